@@ -1,0 +1,18 @@
+"""The explainer core: usable with no notebook at all (widget -> interpretation -> torch)."""
+
+from ._layers import LayerInfo
+from .base import Attribution, BaseInterpreter
+from .cam import BaseCAM
+from .gradcam import GradCAM
+from .gradcam_plusplus import GradCAMPlusPlus
+from .preprocessing import PreprocessConfig
+
+__all__ = [
+    "Attribution",
+    "BaseCAM",
+    "BaseInterpreter",
+    "GradCAM",
+    "GradCAMPlusPlus",
+    "LayerInfo",
+    "PreprocessConfig",
+]

@@ -1,0 +1,77 @@
+"""Forward-hook capture that lives exactly as long as one call (Captum's lifecycle).
+
+Hooks are registered when the ``with`` block starts and removed when it ends, also on
+error. Captured tensors stay on their device: a hook never calls ``.cpu()``, ``.item()`` or
+NumPy, so it never forces a device sync.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import torch
+from torch import nn
+
+
+class Captured:
+    """The output of a module during one forward pass (``None`` until it runs)."""
+
+    def __init__(self) -> None:
+        self.output: torch.Tensor | None = None
+
+
+@contextmanager
+def capture_output(module: nn.Module, name: str = "layer") -> Iterator[Captured]:
+    """Capture ``module``'s output tensor and make sure it is part of the autograd graph.
+
+    If the output does not require grad (every earlier parameter frozen), it is replaced by
+    a detached copy that does, so gradients with respect to it exist without touching any
+    ``requires_grad`` flag. For a tuple output the first item is captured.
+    """
+    captured = Captured()
+
+    def hook(_module, _inputs, output):
+        tensor = output[0] if isinstance(output, (tuple, list)) and output else output
+        if not isinstance(tensor, torch.Tensor):
+            raise ValueError(f"{name} returned {type(output).__name__}, not a tensor; choose another layer.")
+        replaced = tensor
+        if not tensor.requires_grad and tensor.is_floating_point():
+            replaced = tensor.detach().requires_grad_(True)
+        captured.output = replaced
+        if replaced is tensor:
+            return None
+        if isinstance(output, (tuple, list)):
+            return type(output)([replaced, *output[1:]])
+        return replaced
+
+    handle = module.register_forward_hook(hook)
+    try:
+        yield captured
+    finally:
+        handle.remove()
+        captured.output = None
+
+
+@contextmanager
+def trace_outputs(model: nn.Module) -> Iterator[dict[str, tuple[int, ...]]]:
+    """Record the output shape of every submodule, in the order the modules finish."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    handles = []
+
+    def make_hook(name: str):
+        def hook(_module, _inputs, output):
+            tensor = output[0] if isinstance(output, (tuple, list)) and output else output
+            if isinstance(tensor, torch.Tensor) and name not in shapes:
+                shapes[name] = tuple(tensor.shape)
+
+        return hook
+
+    try:
+        for name, module in model.named_modules():
+            if name:
+                handles.append(module.register_forward_hook(make_hook(name)))
+        yield shapes
+    finally:
+        for handle in handles:
+            handle.remove()

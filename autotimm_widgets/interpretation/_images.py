@@ -1,0 +1,126 @@
+"""Turn a user's image (PIL, ndarray or tensor) into a pixel tensor, with clear errors.
+
+Accepted inputs:
+
+* ``PIL.Image`` in any mode (RGB, L, RGBA, P, ...). EXIF orientation is applied and
+  the alpha channel, if any, is dropped.
+* ``np.ndarray`` of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), either ``uint8``
+  (0..255) or floating point in [0, 1].
+* ``torch.Tensor`` of shape (3, H, W) or (1, 3, H, W), already preprocessed (resized and
+  normalised for the model); it is passed to the model as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import warnings
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+ACCEPTED = (
+    "a PIL.Image, an np.ndarray of shape (H, W), (H, W, 3) or (H, W, 4) with dtype uint8 "
+    "or float in [0, 1], or a preprocessed torch.Tensor of shape (3, H, W) or (1, 3, H, W)"
+)
+
+
+@dataclass(frozen=True)
+class PixelImage:
+    """An image as pixels: ``pixels`` is (3, H, W) in [0, 1] (uint8 0..255 when ``is_uint8``)."""
+
+    pixels: torch.Tensor
+    is_uint8: bool
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(H, W) of the user's image."""
+        return int(self.pixels.shape[-2]), int(self.pixels.shape[-1])
+
+
+def to_pixels(image) -> PixelImage:
+    """Validate a PIL image or an ndarray and return it as a CPU (3, H, W) tensor.
+
+    uint8 data stays uint8 (a zero-copy view where possible) so that very large images
+    are not expanded to float before they are resized.
+    """
+    if isinstance(image, Image.Image):
+        return _from_pil(image)
+    if isinstance(image, np.ndarray):
+        return _from_array(image)
+    raise TypeError(f"image must be {ACCEPTED}; got {type(image).__name__}.")
+
+
+def check_tensor(image: torch.Tensor) -> torch.Tensor:
+    """Validate a preprocessed tensor and return it as (1, 3, H, W)."""
+    if image.dtype in (torch.bool,) or not (image.is_floating_point()):
+        raise TypeError(
+            f"a tensor image must be floating point (already normalised for the model); got dtype {image.dtype}."
+        )
+    if image.ndim == 3:
+        image = image.unsqueeze(0)
+    if image.ndim != 4 or image.shape[0] != 1:
+        hint = " For several images use explain_batch." if image.ndim == 4 else ""
+        raise ValueError(
+            f"a tensor image must have shape (3, H, W) or (1, 3, H, W); got {tuple(image.shape)}.{hint}"
+        )
+    if image.shape[1] != 3:
+        raise ValueError(f"a tensor image must have 3 channels, as (3, H, W); got shape {tuple(image.shape[1:])}.")
+    if image.shape[2] < 1 or image.shape[3] < 1:
+        raise ValueError(f"a tensor image must be at least 1x1 pixels; got {tuple(image.shape[1:])}.")
+    if not bool(torch.isfinite(image).all()):
+        raise ValueError("the image tensor contains NaN or Inf values.")
+    return image
+
+
+def _from_pil(image: Image.Image) -> PixelImage:
+    image = ImageOps.exif_transpose(image)
+    if image.width < 1 or image.height < 1:
+        raise ValueError(f"the image is empty ({image.width}x{image.height} pixels).")
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    array = np.asarray(image)
+    return PixelImage(_tensor_view(array).permute(2, 0, 1), is_uint8=True)
+
+
+def _from_array(array: np.ndarray) -> PixelImage:
+    if array.ndim == 3 and array.shape[-1] in (1, 3, 4):
+        array = array[..., :3] if array.shape[-1] != 1 else array[..., 0]
+    elif array.ndim == 3 and array.shape[0] in (1, 3, 4):
+        raise ValueError(
+            f"an ndarray image must be channels-last (H, W, 3); got {array.shape}. "
+            "Use array.transpose(1, 2, 0) for a (3, H, W) array."
+        )
+    if array.ndim not in (2, 3):
+        raise ValueError(f"an ndarray image must have shape (H, W), (H, W, 3) or (H, W, 4); got {array.shape}.")
+    if array.shape[0] < 1 or array.shape[1] < 1:
+        raise ValueError(f"the image is empty (shape {array.shape}).")
+    if array.dtype == np.uint8:
+        is_uint8 = True
+    elif np.issubdtype(array.dtype, np.floating):
+        is_uint8 = False
+        if not np.isfinite(array).all():
+            raise ValueError("the image contains NaN or Inf values.")
+        low, high = float(array.min()), float(array.max())
+        if low < 0.0 or high > 1.0:
+            raise ValueError(
+                f"a float image must have values in [0, 1]; got values in [{low:.4g}, {high:.4g}]. "
+                "Divide 0..255 data by 255, or pass it as uint8."
+            )
+        array = array.astype(np.float32, copy=False)
+    else:
+        raise TypeError(
+            f"an ndarray image must be uint8 (0..255) or float in [0, 1]; got dtype {array.dtype}. "
+            "Convert it, e.g. array.astype(np.uint8) for 0..255 data."
+        )
+    tensor = _tensor_view(np.ascontiguousarray(array))
+    tensor = tensor.unsqueeze(0).expand(3, -1, -1) if tensor.ndim == 2 else tensor.permute(2, 0, 1)
+    return PixelImage(tensor, is_uint8=is_uint8)
+
+
+def _tensor_view(array: np.ndarray) -> torch.Tensor:
+    """Zero-copy tensor over ``array``; read-only arrays are fine, since nothing writes into it."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(array)

@@ -1,0 +1,169 @@
+"""Finding the layer to explain: by name, by module, or automatically.
+
+The automatic choice is the last spatial feature stage before global pooling:
+
+* a model with timm's ``feature_info`` (also when wrapped, e.g. at ``model.backbone``):
+  its last stage, such as ``layer4`` of a ResNet (not the last Conv2d inside it);
+* a token model (ViT, DeiT, EVA, Hugging Face ViT, torchvision ViT): the first norm of the
+  last transformer block (timm ``blocks.11.norm1``), the usual GradCAM choice for ViTs,
+  because the patch tokens after the last block no longer reach a CLS-pooled head;
+* any other CNN: the last module, in execution order, with a spatial (B, C, H, W) output
+  larger than 1x1 that is not a pooling layer.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Mapping, Union
+
+from torch import nn
+
+LayerSpec = Union[None, str, nn.Module]
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """A layer that makes sense to explain: its name, output shape without batch, and kind.
+
+    ``kind`` is ``"spatial"`` for (C, H, W) outputs and ``"tokens"`` for (N, C) outputs.
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    kind: str
+
+
+def layer_kind(shape: tuple[int, ...]) -> str | None:
+    """``"spatial"`` for (B, C, H, W) with H*W > 1, ``"tokens"`` for (B, N, C) with N > 1, else None."""
+    if len(shape) == 4 and shape[2] * shape[3] > 1:
+        return "spatial"
+    if len(shape) == 3 and shape[1] > 1:
+        return "tokens"
+    return None
+
+
+def resolve_layer(model: nn.Module, layer: str | nn.Module) -> tuple[str, nn.Module]:
+    """Return (name, module) for a layer given by dotted name or as a module of ``model``.
+
+    Names may use negative indices into lists (``"blocks.-1.norm1"``). A wrapper prefix
+    (``module.`` of DataParallel, ``_orig_mod.`` of torch.compile) may be left out.
+    Raises ``ValueError`` naming the closest valid names.
+    """
+    names = {id(module): name for name, module in model.named_modules()}
+    if isinstance(layer, nn.Module):
+        if id(layer) not in names:
+            raise ValueError(f"target_layer {type(layer).__name__} is not a submodule of the model.")
+        return names[id(layer)], layer
+    if not isinstance(layer, str):
+        raise TypeError(f"target_layer must be None, a layer name or an nn.Module; got {type(layer).__name__}.")
+    for prefix in ("", "module.", "_orig_mod.", "_orig_mod.module.", "module._orig_mod."):
+        module = _walk(model, prefix + layer)
+        if module is not None and module is not model:
+            return names[id(module)], module
+    valid = [name for name in names.values() if name]
+    close = difflib.get_close_matches(layer, valid, n=5, cutoff=0.5)
+    hint = f" Closest valid names: {', '.join(repr(c) for c in close)}." if close else ""
+    raise ValueError(f"the model has no layer named {layer!r}.{hint} See candidate_layers() for good choices.")
+
+
+def detect_target_layer(model: nn.Module, shapes: Mapping[str, tuple[int, ...]]) -> str:
+    """Name of the layer to explain when none is given (see the module docstring).
+
+    ``shapes`` maps module names to output shapes in the order the modules finished.
+    """
+    stages = _feature_stages(model, shapes)
+    if stages and layer_kind(shapes[stages[-1]]) == "spatial":
+        return stages[-1]
+    blocks = _token_blocks(model, shapes)
+    if blocks:
+        return _block_norm(model, blocks[-1], shapes) or (blocks[-2] if len(blocks) > 1 else blocks[-1])
+    modules = dict(model.named_modules())
+    spatial = [
+        name for name, shape in shapes.items() if layer_kind(shape) == "spatial" and "Pool" not in type(modules[name]).__name__
+    ]
+    if spatial:
+        return spatial[-1]
+    raise ValueError(
+        "found no layer with a spatial (B, C, H, W) or token (B, N, C) output in this model; "
+        "GradCAM needs a convolutional or transformer feature layer."
+    )
+
+
+def candidate_layers(model: nn.Module, shapes: Mapping[str, tuple[int, ...]]) -> list[LayerInfo]:
+    """Layers that make sense to explain, in model order: stages of a CNN, blocks of a ViT."""
+    chosen: set[str] = set()
+    blocks = _token_blocks(model, shapes)
+    if blocks:
+        chosen.update(filter(None, (_block_norm(model, block, shapes) for block in blocks)))
+    else:
+        stages = _feature_stages(model, shapes)
+        if stages:
+            chosen.update(name for name in stages if layer_kind(shapes[name]) == "spatial")
+        else:
+            chosen.update(
+                name
+                for name, module in model.named_modules()
+                if name in shapes
+                and layer_kind(shapes[name]) == "spatial"
+                and name.count(".") <= 1
+                and next(module.children(), None) is not None
+            )
+    try:
+        chosen.add(detect_target_layer(model, shapes))
+    except ValueError:
+        pass
+    return [
+        LayerInfo(name, tuple(shapes[name][1:]), layer_kind(shapes[name]) or "")
+        for name, _ in model.named_modules()
+        if name in chosen
+    ]
+
+
+def _walk(model: nn.Module, dotted: str) -> nn.Module | None:
+    module = model
+    for part in dotted.split("."):
+        if part.lstrip("-").isdigit() and isinstance(module, (nn.ModuleList, nn.Sequential)):
+            index = int(part)
+            if not -len(module) <= index < len(module):
+                return None
+            module = module[index]
+        elif part in module._modules and module._modules[part] is not None:
+            module = module._modules[part]
+        else:
+            return None
+    return module
+
+
+def _feature_stages(model: nn.Module, shapes: Mapping[str, tuple[int, ...]]) -> list[str]:
+    """timm ``feature_info`` stage names (prefixed for wrapped models) that ran in the trace."""
+    for owner, module in model.named_modules():
+        info = getattr(module, "feature_info", None)
+        entries = info.info if hasattr(info, "info") else info
+        if isinstance(entries, list) and entries and all(isinstance(e, Mapping) and "module" in e for e in entries):
+            prefix = f"{owner}." if owner else ""
+            names = [prefix + e["module"].replace("-", ".") for e in entries]
+            return [name for name in names if name in shapes]
+    return []
+
+
+def _token_blocks(model: nn.Module, shapes: Mapping[str, tuple[int, ...]]) -> list[str]:
+    """Names of the transformer blocks: the children of the list that holds most token layers."""
+    best: list[str] = []
+    for name, module in model.named_modules():
+        if isinstance(module, (nn.ModuleList, nn.Sequential)) and len(module) >= 2:
+            prefix = f"{name}." if name else ""
+            children = [prefix + key for key in module._modules]
+            tokens = [c for c in children if c in shapes and layer_kind(shapes[c]) == "tokens"]
+            if len(tokens) >= 2 and len(tokens) >= len(best):
+                best = tokens
+    return best
+
+
+def _block_norm(model: nn.Module, block: str, shapes: Mapping[str, tuple[int, ...]]) -> str | None:
+    """The first normalisation layer inside ``block`` (in execution order) with a token output."""
+    modules = dict(model.named_modules())
+    for name, shape in shapes.items():
+        if name.startswith(block + ".") and layer_kind(shape) == "tokens" and "Norm" in type(modules[name]).__name__:
+            return name
+    return None

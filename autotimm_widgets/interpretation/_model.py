@@ -1,0 +1,107 @@
+"""What an explainer needs from a model: its logits, its device, and a guard that leaves it as found."""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from contextlib import contextmanager
+from typing import Iterator, Mapping
+
+import torch
+from torch import nn
+
+_LOCKS: "weakref.WeakKeyDictionary[nn.Module, threading.RLock]" = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
+
+
+def check_model(model) -> nn.Module:
+    """Raise ``TypeError`` unless ``model`` is an ``nn.Module``."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}.")
+    return model
+
+
+def logits_of(output) -> torch.Tensor:
+    """Return the (B, C) logits from a model output.
+
+    Accepts a tensor, a tuple or list whose first item is the logits, an object with
+    ``.logits`` (Hugging Face) or a dict with a ``"logits"`` key.
+    """
+    logits = output
+    if isinstance(output, Mapping):
+        if "logits" not in output:
+            raise ValueError(f"the model returned a dict without a 'logits' key (keys: {sorted(output)}).")
+        logits = output["logits"]
+    elif hasattr(output, "logits") and not isinstance(output, torch.Tensor):
+        logits = output.logits
+    elif isinstance(output, (tuple, list)) and output:
+        logits = output[0]
+    if not isinstance(logits, torch.Tensor):
+        raise ValueError(
+            "the model must return logits of shape (B, C): a tensor, a tuple or list whose first item "
+            f"is the logits, or an object with .logits; got {type(output).__name__}."
+        )
+    if logits.ndim != 2:
+        raise ValueError(f"the model's logits must have shape (B, C); got shape {tuple(logits.shape)}.")
+    return logits
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device of the model's first parameter or buffer (CPU for a model with neither)."""
+    for tensor in model.parameters():
+        return tensor.device
+    for tensor in model.buffers():
+        return tensor.device
+    return torch.device("cpu")
+
+
+def model_dtype(model: nn.Module) -> torch.dtype:
+    """The floating dtype of the model's first floating parameter (float32 when there is none)."""
+    for tensor in model.parameters():
+        if tensor.is_floating_point():
+            return tensor.dtype
+    return torch.float32
+
+
+def choose_device(model: nn.Module, use_cuda: bool) -> torch.device:
+    """Pick the device for explanations and move the model there once if needed.
+
+    With ``use_cuda=True`` and CUDA available the work runs on the GPU: a model still on
+    the CPU is moved to it once, here, as pytorch-grad-cam and AutoTimm do. Otherwise the
+    work runs where the model is.
+    """
+    current = model_device(model)
+    if use_cuda and torch.cuda.is_available():
+        if current.type != "cuda":
+            model.to("cuda")
+            return model_device(model)
+        return current
+    return current
+
+
+def model_lock(model: nn.Module) -> threading.RLock:
+    """One re-entrant lock per model: explanations that share a model run one at a time."""
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(model)
+        if lock is None:
+            lock = _LOCKS[model] = threading.RLock()
+        return lock
+
+
+@contextmanager
+def explaining(model: nn.Module) -> Iterator[None]:
+    """Run a block with the model locked, in eval mode and with gradients enabled.
+
+    Every submodule's own ``training`` flag is restored afterwards, also on error; weights,
+    buffers and ``requires_grad`` flags are never touched. Works inside a user's
+    ``torch.no_grad()`` or ``torch.inference_mode()``.
+    """
+    with model_lock(model):
+        modes = [(module, module.training) for module in model.modules()]
+        try:
+            model.eval()
+            with torch.inference_mode(False), torch.enable_grad():
+                yield
+        finally:
+            for module, training in modes:
+                module.training = training

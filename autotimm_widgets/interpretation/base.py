@@ -1,0 +1,189 @@
+"""BaseInterpreter: inputs, batching, model hygiene and output maps shared by every method.
+
+A method implements one thing, :meth:`BaseInterpreter._attribute`: a batch of model inputs
+and requested classes in, non-negative raw maps out. Everything around it lives here:
+
+* images are validated and preprocessed with the model's own config (see ``preprocessing``);
+* the model is locked, put in eval mode and restored afterwards (see ``_model.explaining``);
+* maps are resized on the device to each user image's size and normalised per map;
+* ``explain_batch`` chunks images into batches of ``batch_size``, one forward and one
+  backward per chunk.
+
+Explainers are safe to share between threads: calls on the same model are serialised by a
+per-model lock, and no per-call state is kept on the explainer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from ._model import check_model, choose_device, explaining, model_dtype
+from ._targets import batch_targets, check_range, class_tensor, explain_targets, resolve_classes
+from .preprocessing import PreparedImage, Preprocessor, PreprocessSpec
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """One batch's result, on the model's device.
+
+    ``maps``: (B, K, h, w) non-negative raw maps; ``logits``: (B, C), detached;
+    ``classes``: (B, K) the class each map explains.
+    """
+
+    maps: torch.Tensor
+    logits: torch.Tensor
+    classes: torch.Tensor
+
+
+class BaseInterpreter:
+    """Base class of all explainers.
+
+    Args:
+        model: any ``nn.Module`` returning logits (B, C), a tuple or list whose first item is
+            the logits, or an object with ``.logits``.
+        use_cuda: run on the GPU when one is available (the model is moved there once).
+        preprocess: overrides the model's own preprocessing; see ``preprocessing``.
+    """
+
+    def __init__(self, model: nn.Module, use_cuda: bool = True, *, preprocess: PreprocessSpec = None):
+        self.model = check_model(model)
+        self.device = choose_device(model, use_cuda)
+        self.preprocessor = Preprocessor(model, preprocess)
+
+    # -- what a method implements -------------------------------------------------------
+    def _attribute(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> Attribution:
+        """Maps for a batch ``inputs`` (B, 3, h, w); ``classes[b]`` lists image b's classes (None = predicted)."""
+        raise NotImplementedError
+
+    # -- public API ---------------------------------------------------------------------
+    def explain(self, image, target_class=None, normalize: bool = True) -> np.ndarray:
+        """Explain one image.
+
+        Args:
+            image: a PIL image, an ndarray (H, W[, 3|4]) uint8 or float in [0, 1], or a
+                preprocessed tensor (3, H, W) / (1, 3, H, W).
+            target_class: a class index, ``None`` for the predicted class, or a list of
+                class indices for one map each from a single forward pass.
+            normalize: scale each map to [0, 1]; ``False`` returns the raw non-negative map.
+
+        Returns:
+            float32 array (H, W) at the size of ``image``, or (K, H, W) for K classes.
+        """
+        classes, single = explain_targets(target_class)
+        prepared = self.prepare(image)
+        with explaining(self.model):
+            result = self._attribute(prepared.tensor, [classes])
+        maps = self._finish(result.maps, [prepared.size], normalize)[0]
+        return maps[0] if single else maps
+
+    def explain_batch(
+        self,
+        images,
+        target_classes=None,
+        batch_size: int = 32,
+        *,
+        normalize: bool = True,
+        progress: Progress | None = None,
+        show_progress: bool | None = None,
+    ) -> list[np.ndarray]:
+        """Explain many images, ``batch_size`` at a time (one forward and backward per chunk).
+
+        Args:
+            images: a list of images (any accepted kind, sizes may differ), or a batch
+                tensor (B, 3, H, W).
+            target_classes: ``None`` (predicted classes) or one class (or None) per image.
+            batch_size: images per forward pass.
+            progress: called as ``progress(done, total)`` after each chunk.
+            show_progress: show a tqdm bar; by default only when there is more than one chunk.
+
+        Returns:
+            One float32 (H, W) map per image, at that image's size, equal to ``explain``.
+        """
+        images = _image_list(images)
+        classes = batch_targets(target_classes, len(images))
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int; got {batch_size!r}.")
+        total = len(images)
+        show = total > batch_size if show_progress is None else bool(show_progress)
+        results: list[np.ndarray] = [None] * total  # type: ignore[list-item]
+        with tqdm(total=total, disable=not show, desc=type(self).__name__, unit="img") as bar:
+            for start in range(0, total, batch_size):
+                chunk = range(start, min(total, start + batch_size))
+                prepared = {i: self.prepare(images[i]) for i in chunk}
+                for group in _same_shape_groups(prepared):
+                    inputs = torch.cat([prepared[i].tensor for i in group])
+                    with explaining(self.model):
+                        result = self._attribute(inputs, [[classes[i]] for i in group])
+                    maps = self._finish(result.maps, [prepared[i].size for i in group], normalize)
+                    for i, m in zip(group, maps, strict=True):
+                        results[i] = m[0]
+                bar.update(len(chunk))
+                if progress is not None:
+                    progress(chunk.stop, total)
+        return results
+
+    def prepare(self, image) -> PreparedImage:
+        """Validate and preprocess an image for this explainer's model and device."""
+        return self.preprocessor(image, self.device, model_dtype(self.model))
+
+    # -- helpers for methods ------------------------------------------------------------
+    @staticmethod
+    def _targets(logits: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> torch.Tensor:
+        """(B, K) classes to explain: check the range, fill ``None`` with the predicted class."""
+        for row in classes:
+            check_range(row, logits.shape[1])
+        return resolve_classes(logits, class_tensor(classes, logits.device))
+
+    @staticmethod
+    def _finish(maps: torch.Tensor, sizes: Sequence[tuple[int, int]], normalize: bool) -> list[np.ndarray]:
+        """Resize (B, K, h, w) maps to each image's (H, W) on the device; min-max normalise per map."""
+        maps = maps.detach().float()
+        out: list[np.ndarray] = [None] * len(sizes)  # type: ignore[list-item]
+        for size in dict.fromkeys(sizes):
+            index = [i for i, s in enumerate(sizes) if s == size]
+            group = maps[index]
+            if tuple(group.shape[-2:]) != tuple(size):
+                group = F.interpolate(group, size=size, mode="bilinear", align_corners=False)
+            group = group.clamp_min(0)
+            if normalize:
+                group = normalize_maps(group)
+            for i, m in zip(index, group.cpu().numpy(), strict=True):
+                out[i] = m
+        return out
+
+
+def normalize_maps(maps: torch.Tensor) -> torch.Tensor:
+    """Min-max scale each (..., H, W) map to [0, 1]; a constant map becomes all zeros."""
+    flat = maps.flatten(-2)
+    low = flat.amin(-1, keepdim=True).unsqueeze(-1)
+    span = (flat.amax(-1, keepdim=True) - flat.amin(-1, keepdim=True)).unsqueeze(-1)
+    scaled = (maps - low) / torch.where(span > 0, span, torch.ones_like(span))
+    return torch.where(span > 0, scaled, torch.zeros_like(scaled))
+
+
+def _image_list(images) -> list:
+    if isinstance(images, torch.Tensor):
+        if images.ndim != 4:
+            raise ValueError(f"a batch tensor must have shape (B, 3, H, W); got {tuple(images.shape)}.")
+        return list(images.unbind(0))
+    if isinstance(images, np.ndarray) and images.ndim == 4:
+        return list(images)
+    if isinstance(images, (list, tuple)):
+        return list(images)
+    raise TypeError(f"images must be a list of images or a (B, 3, H, W) tensor; got {type(images).__name__}.")
+
+
+def _same_shape_groups(prepared: dict[int, PreparedImage]) -> list[list[int]]:
+    groups: dict[tuple, list[int]] = {}
+    for i, p in prepared.items():
+        groups.setdefault(tuple(p.tensor.shape), []).append(i)
+    return list(groups.values())

@@ -1,0 +1,174 @@
+"""The model's own preprocessing: mean, std and input size, and how images are prepared.
+
+Where the values come from, first match wins:
+
+1. the ``preprocess`` argument (a :class:`PreprocessConfig`, a dict with ``mean``, ``std``
+   and ``input_size``, or a callable ``image -> tensor (3, h, w)``);
+2. a timm model anywhere in the module tree (``pretrained_cfg`` through
+   ``timm.data.resolve_data_config``), so wrapped models such as ``model.backbone`` work;
+3. a Hugging Face model: the image processor it carries (``model.image_processor``) or can
+   load offline from its ``config._name_or_path``, else ``config.image_size`` with
+   ImageNet mean and std;
+4. ImageNet mean and std at 224x224.
+
+PIL and ndarray images are resized *whole* to the input size (no crop), so that every pixel
+of the user's image is seen by the model and a map at input resolution lines up with the
+image once it is resized back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping, Union
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._images import check_tensor, to_pixels
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """Normalisation and input size: ``input_size`` is (h, w); mean and std per RGB channel."""
+
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    input_size: tuple[int, int] = (224, 224)
+    interpolation: str = "bilinear"
+
+    @classmethod
+    def from_mapping(cls, values: Mapping) -> "PreprocessConfig":
+        """Build from a dict such as timm's data config (``input_size`` may be (3, h, w) or an int)."""
+        unknown = set(values) - {"mean", "std", "input_size", "interpolation", "crop_pct", "crop_mode"}
+        if unknown:
+            raise ValueError(f"unknown preprocess keys {sorted(unknown)}; expected mean, std, input_size, interpolation.")
+        size = values.get("input_size", (224, 224))
+        if isinstance(size, int):
+            size = (size, size)
+        size = tuple(int(s) for s in size)[-2:]
+        interpolation = values.get("interpolation", "bilinear")
+        return cls(
+            mean=_triple(values.get("mean", IMAGENET_MEAN), "mean"),
+            std=_triple(values.get("std", IMAGENET_STD), "std"),
+            input_size=size,  # type: ignore[arg-type]
+            interpolation=interpolation if interpolation in ("bilinear", "bicubic") else "bilinear",
+        )
+
+
+PreprocessSpec = Union[None, PreprocessConfig, Mapping, Callable]
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """A model-ready batch of one: ``tensor`` (1, 3, h, w); ``size`` (H, W) of the user's image."""
+
+    tensor: torch.Tensor
+    size: tuple[int, int]
+
+
+def resolve_preprocess_config(model: nn.Module) -> PreprocessConfig:
+    """Read mean, std and input size from a timm or Hugging Face model, or use ImageNet's."""
+    for module in model.modules():
+        cfg = getattr(module, "pretrained_cfg", None)
+        if isinstance(cfg, Mapping) and cfg:
+            from timm.data import resolve_data_config
+
+            return PreprocessConfig.from_mapping(
+                {k: v for k, v in resolve_data_config({}, model=module).items() if k in ("mean", "std", "input_size", "interpolation")}
+            )
+    hf_config = getattr(model, "config", None)
+    if hf_config is not None and hasattr(hf_config, "to_dict"):
+        return _from_hugging_face(model, hf_config)
+    return PreprocessConfig()
+
+
+class Preprocessor:
+    """Prepares images for one model: validate, resize whole, normalise, move to the device."""
+
+    def __init__(self, model: nn.Module, preprocess: PreprocessSpec = None):
+        self.transform: Callable | None = None
+        if preprocess is None:
+            self.config = resolve_preprocess_config(model)
+        elif isinstance(preprocess, PreprocessConfig):
+            self.config = preprocess
+        elif isinstance(preprocess, Mapping):
+            self.config = PreprocessConfig.from_mapping(preprocess)
+        elif callable(preprocess):
+            self.config = resolve_preprocess_config(model)
+            self.transform = preprocess
+        else:
+            raise TypeError(
+                "preprocess must be None, a PreprocessConfig, a dict with mean/std/input_size, "
+                f"or a callable image -> tensor; got {type(preprocess).__name__}."
+            )
+
+    def __call__(self, image, device: torch.device, dtype: torch.dtype = torch.float32) -> PreparedImage:
+        """Return the image as a (1, 3, h, w) model input plus the user's (H, W)."""
+        if isinstance(image, torch.Tensor):
+            tensor = check_tensor(image)
+            return PreparedImage(tensor.to(device=device, dtype=dtype).clone(), tuple(tensor.shape[-2:]))
+        pixels = to_pixels(image)
+        if self.transform is not None:
+            tensor = check_tensor(torch.as_tensor(self.transform(image)))
+            return PreparedImage(tensor.to(device=device, dtype=dtype).clone(), pixels.size)
+        return PreparedImage(self.pixels_to_input(pixels.pixels, pixels.is_uint8, device, dtype), pixels.size)
+
+    def pixels_to_input(self, pixels: torch.Tensor, is_uint8: bool, device, dtype=torch.float32) -> torch.Tensor:
+        """(3, H, W) pixels (uint8 or [0, 1] float) -> normalised (1, 3, h, w) at the input size."""
+        x = pixels.to(device=device).unsqueeze(0)
+        x = x.float() / 255.0 if is_uint8 else x.float()
+        if tuple(x.shape[-2:]) != tuple(self.config.input_size):
+            x = F.interpolate(x, size=self.config.input_size, mode=self.config.interpolation, align_corners=False, antialias=True)
+            x = x.clamp_(0.0, 1.0)
+        return self.normalize(x).to(dtype)
+
+    def normalize(self, pixels: torch.Tensor) -> torch.Tensor:
+        """(B, 3, h, w) pixels in [0, 1] -> the model's input space."""
+        mean = torch.tensor(self.config.mean, device=pixels.device, dtype=pixels.dtype).view(1, 3, 1, 1)
+        std = torch.tensor(self.config.std, device=pixels.device, dtype=pixels.dtype).view(1, 3, 1, 1)
+        return (pixels - mean) / std
+
+    def denormalize(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Inverse of :meth:`normalize`: the model's input space -> pixels (not clamped)."""
+        mean = torch.tensor(self.config.mean, device=inputs.device, dtype=inputs.dtype).view(1, 3, 1, 1)
+        std = torch.tensor(self.config.std, device=inputs.device, dtype=inputs.dtype).view(1, 3, 1, 1)
+        return inputs * std + mean
+
+
+def _triple(values, name: str) -> tuple[float, float, float]:
+    values = tuple(float(v) for v in (values if hasattr(values, "__len__") else (values,) * 3))
+    if len(values) == 1:
+        values = values * 3
+    if len(values) != 3:
+        raise ValueError(f"preprocess {name} must have 3 values (one per RGB channel); got {values}.")
+    return values  # type: ignore[return-value]
+
+
+def _from_hugging_face(model: nn.Module, hf_config) -> PreprocessConfig:
+    processor = getattr(model, "image_processor", None)
+    if processor is None:
+        processor = _load_hf_processor_offline(getattr(hf_config, "_name_or_path", ""))
+    size = getattr(hf_config, "image_size", 224)
+    mean, std = IMAGENET_MEAN, IMAGENET_STD
+    if processor is not None:
+        mean = getattr(processor, "image_mean", None) or mean
+        std = getattr(processor, "image_std", None) or std
+        proc_size = getattr(processor, "size", None)
+        if isinstance(proc_size, Mapping) and "height" in proc_size and "width" in proc_size:
+            size = (proc_size["height"], proc_size["width"])
+    return PreprocessConfig.from_mapping({"mean": mean, "std": std, "input_size": size})
+
+
+def _load_hf_processor_offline(name_or_path: str):
+    if not name_or_path:
+        return None
+    try:
+        from transformers import AutoImageProcessor
+
+        return AutoImageProcessor.from_pretrained(name_or_path, local_files_only=True)
+    except Exception:  # no transformers, no local files, or no processor: fall back to defaults
+        return None
