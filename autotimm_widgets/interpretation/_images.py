@@ -92,7 +92,7 @@ def _from_array(array: np.ndarray) -> PixelImage:
             f"an ndarray image must be channels-last (H, W, 3); got {array.shape}. "
             "Use array.transpose(1, 2, 0) for a (3, H, W) array."
         )
-    if array.ndim not in (2, 3):
+    elif array.ndim != 2:
         raise ValueError(f"an ndarray image must have shape (H, W), (H, W, 3) or (H, W, 4); got {array.shape}.")
     if array.shape[0] < 1 or array.shape[1] < 1:
         raise ValueError(f"the image is empty (shape {array.shape}).")

@@ -133,7 +133,8 @@ class BaseInterpreter:
 
     def prepare(self, image) -> PreparedImage:
         """Validate and preprocess an image for this explainer's model and device."""
-        return self.preprocessor(image, self.device, model_dtype(self.model))
+        with torch.inference_mode(False):  # tensors made here must be usable by autograd
+            return self.preprocessor(image, self.device, model_dtype(self.model))
 
     # -- helpers for methods ------------------------------------------------------------
     @staticmethod

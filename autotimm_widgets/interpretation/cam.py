@@ -80,7 +80,7 @@ class BaseCAM(BaseInterpreter):
         classes, single = explain_targets(target_class)
         prepared = self.prepare(image)
         with explaining(self.model):
-            maps = self._attribute(prepared.tensor, [classes]).maps[0].float().cpu()
+            maps = self._attribute(prepared.tensor, [classes]).maps[0].cpu()
         return maps[0] if single else maps
 
     def _attribute(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> Attribution:
@@ -104,7 +104,8 @@ class BaseCAM(BaseInterpreter):
 
     def _to_spatial(self, activation, gradients, input_hw):
         """Float32 (B, C, h, w) activations and (B, K, C, h, w) gradients, also for token layers."""
-        activation, gradients = activation.float(), gradients.float()
+        dtype = torch.promote_types(activation.dtype, torch.float32)
+        activation, gradients = activation.to(dtype), gradients.to(dtype)
         if activation.ndim == 3:
             prefix, gh, gw = token_grid(activation.shape[1], input_hw, self._prefix_tokens, self._patch_size)
             activation = tokens_to_grid(activation, prefix, (gh, gw))
@@ -127,7 +128,8 @@ class BaseCAM(BaseInterpreter):
 
     def _probe_input(self) -> torch.Tensor:
         h, w = self.preprocessor.config.input_size
-        return torch.zeros(1, 3, h, w, device=self.device, dtype=model_dtype(self.model))
+        with torch.inference_mode(False):
+            return torch.zeros(1, 3, h, w, device=self.device, dtype=model_dtype(self.model))
 
 
 def class_gradients(logits: torch.Tensor, activation: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:

@@ -77,9 +77,11 @@ def resolve_preprocess_config(model: nn.Module) -> PreprocessConfig:
         if isinstance(cfg, Mapping) and cfg:
             from timm.data import resolve_data_config
 
-            return PreprocessConfig.from_mapping(
-                {k: v for k, v in resolve_data_config({}, model=module).items() if k in ("mean", "std", "input_size", "interpolation")}
-            )
+            values = {k: v for k, v in resolve_data_config({}, model=module).items() if k in ("mean", "std", "input_size", "interpolation")}
+            built_size = getattr(getattr(module, "patch_embed", None), "img_size", None)
+            if built_size is not None:  # a ViT built at another size than its pretrained config
+                values["input_size"] = built_size
+            return PreprocessConfig.from_mapping(values)
     hf_config = getattr(model, "config", None)
     if hf_config is not None and hasattr(hf_config, "to_dict"):
         return _from_hugging_face(model, hf_config)
