@@ -22,12 +22,18 @@ class Captured:
 
 
 @contextmanager
-def capture_output(module: nn.Module, name: str = "layer") -> Iterator[Captured]:
+def capture_output(module: nn.Module, name: str = "layer", grad_from_here: bool = False) -> Iterator[Captured]:
     """Capture ``module``'s output tensor and make sure it is part of the autograd graph.
 
-    If the output does not require grad (every earlier parameter frozen), it is replaced by
-    a detached copy that does, so gradients with respect to it exist without touching any
-    ``requires_grad`` flag. For a tuple output the first item is captured.
+    If the output does not require grad (every earlier parameter frozen, or the forward runs
+    under ``no_grad``), it is replaced by a detached copy that does, so gradients with respect
+    to it exist without touching any ``requires_grad`` flag. For a tuple output the first item
+    is captured.
+
+    With ``grad_from_here=True`` the hook also switches grad mode on for the rest of the
+    forward pass: run the forward under ``torch.no_grad()`` and autograd records only what
+    comes after this layer, which is all that gradients with respect to it need. The
+    enclosing ``no_grad`` block restores the mode when the forward returns or raises.
     """
     captured = Captured()
 
@@ -35,6 +41,8 @@ def capture_output(module: nn.Module, name: str = "layer") -> Iterator[Captured]
         tensor = output[0] if isinstance(output, (tuple, list)) and output else output
         if not isinstance(tensor, torch.Tensor):
             raise ValueError(f"{name} returned {type(output).__name__}, not a tensor; choose another layer.")
+        if grad_from_here:
+            torch.set_grad_enabled(True)
         replaced = tensor
         if not tensor.requires_grad and tensor.is_floating_point():
             replaced = tensor.detach().requires_grad_(True)

@@ -1,6 +1,7 @@
 """BaseCAM: the class-activation-map family on any spatial or token layer.
 
-One forward pass captures the target layer's output A; gradients dA of each requested class
+One forward pass captures the target layer's output A (layers before it run without
+autograd, so only the head is recorded); gradients dA of each requested class
 logit come from ``torch.autograd.grad`` (never ``.backward()``, so no ``.grad`` is left on
 any parameter). A variant only says how channel weights w are computed from A and dA;
 the map is ``relu(sum_c w_c * A_c)``. Token layers (B, N, C) are reshaped to the patch
@@ -85,7 +86,8 @@ class BaseCAM(BaseInterpreter):
 
     def _attribute(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> Attribution:
         name, module = self._layer_for(inputs)
-        with capture_output(module, f"layer {name!r}") as captured:
+        # Layers before the target run without autograd: only the head is differentiated.
+        with capture_output(module, f"layer {name!r}", grad_from_here=True) as captured, torch.no_grad():
             logits = logits_of(self.model(inputs))
             activation = captured.output
         if activation is None:
