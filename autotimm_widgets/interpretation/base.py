@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ._model import check_model, choose_device, explaining, model_dtype
+from ._model import check_model, choose_device, explaining, logits_of, model_dtype
 from ._targets import batch_targets, check_range, class_tensor, explain_targets, resolve_classes
 from .preprocessing import PreparedImage, Preprocessor, PreprocessSpec
 
@@ -130,6 +130,12 @@ class BaseInterpreter:
                 if progress is not None:
                     progress(chunk.stop, total)
         return results
+
+    def predict(self, image) -> torch.Tensor:
+        """The model's logits (C,) for one image, on the CPU (one no-grad forward pass)."""
+        prepared = self.prepare(image)
+        with explaining(self.model), torch.no_grad():
+            return logits_of(self.model(prepared.tensor))[0].float().cpu()
 
     def prepare(self, image) -> PreparedImage:
         """Validate and preprocess an image for this explainer's model and device."""

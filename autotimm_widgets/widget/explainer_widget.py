@@ -1,0 +1,331 @@
+"""ExplainerWidget: explore what an image classifier looks at, in the notebook (anywidget)."""
+
+from __future__ import annotations
+
+import pathlib
+import threading
+import time
+from typing import Sequence
+
+import anywidget
+import numpy as np
+import torch
+import traitlets as t
+from torch import nn
+
+from ..interpretation import GradCAM
+from ..interpretation._images import to_pixels
+from ..interpretation._layers import resolve_layer
+from ..interpretation._tokens import num_prefix_tokens
+from .class_names import resolve_class_names
+from .engine import ComputeEngine, Request
+from .methods import METHODS, Session, default_methods
+from .serializers import COLORMAPS, colormap_tables, composite, fit_within, image_bytes, map_bytes, resize_map
+
+STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
+COMPUTE_FIELDS = (
+    "method", "target_class", "layer", "smoothgrad", "noise_level", "num_samples",
+    "steps", "baseline", "head_fusion", "discard_ratio", "target_patch",
+)  # fmt: skip
+VIEW_FIELDS = ("opacity", "colormap")
+BASELINES = ("black", "white", "blur", "random")
+HEAD_FUSIONS = ("mean", "max", "min")
+PROGRESS_INTERVAL_S = 0.1
+
+
+class ExplainerWidget(anywidget.AnyWidget):
+    """The image with a heatmap over it, and controls to explore the explanation.
+
+    Args:
+        model: the classifier (any model the explainers accept).
+        image: a PIL image, an ndarray (H, W[, 3|4]) or a preprocessed tensor (3, H, W).
+        class_names: names for the classes; else the model's own (timm ``label_names``,
+            ImageNet-1k for timm models, HF ``id2label``), else "class i".
+        methods: limit the method selector; by default every method that works on the model.
+        top_k: classes listed (and prefetched for instant switching) in the class panel.
+        use_cuda: compute on the GPU when there is one.
+        max_side: the view and the maps it shows are at most this many pixels on a side.
+        **explainer_options: initial values of the traits below (``method="gradcam++"``,
+            ``layer="layer3"``, ``steps=32``, ...) and ``preprocess=`` for the explainers.
+
+    Traits (two-way): ``method``, ``target_class``, ``layer`` ("" = automatic), ``smoothgrad``,
+    ``noise_level``, ``num_samples``, ``steps``, ``baseline``, ``head_fusion``,
+    ``discard_ratio``, ``target_patch``, ``opacity``, ``colormap``; read-only state:
+    ``status`` ("idle", "computing", "error"), ``progress`` (0..1), ``error``.
+    """
+
+    _esm = STATIC / "widget.js"
+    _css = STATIC / "widget.css"
+
+    method = t.Unicode("gradcam").tag(sync=True)
+    target_class = t.Int(0).tag(sync=True)
+    layer = t.Unicode("").tag(sync=True)
+    smoothgrad = t.Bool(False).tag(sync=True)
+    noise_level = t.Float(0.15).tag(sync=True)
+    num_samples = t.Int(50).tag(sync=True)
+    steps = t.Int(50).tag(sync=True)
+    baseline = t.Unicode("black").tag(sync=True)
+    head_fusion = t.Unicode("mean").tag(sync=True)
+    discard_ratio = t.Float(0.9).tag(sync=True)
+    target_patch = t.Int(0).tag(sync=True)
+    opacity = t.Float(0.5).tag(sync=True)
+    colormap = t.Unicode("jet").tag(sync=True)
+    status = t.Unicode("idle").tag(sync=True)
+    progress = t.Float(0.0).tag(sync=True)
+    error = t.Unicode("").tag(sync=True)
+
+    # One-off data for the view (sent once) and the current map (raw uint8 bytes).
+    _image = t.Dict().tag(sync=True)
+    _colormaps = t.Dict().tag(sync=True)
+    _classes = t.List().tag(sync=True)
+    _top_classes = t.List().tag(sync=True)
+    _methods = t.List().tag(sync=True)
+    _layers = t.List().tag(sync=True)
+    _grid = t.Dict().tag(sync=True)
+    _heatmap = t.Dict().tag(sync=True)
+
+    def __init__(
+        self,
+        model: nn.Module,
+        image,
+        *,
+        class_names: Sequence[str] | None = None,
+        methods: Sequence[str] | None = None,
+        top_k: int = 5,
+        use_cuda: bool = True,
+        max_side: int = 512,
+        **explainer_options,
+    ):
+        preprocess = explainer_options.pop("preprocess", None)
+        unknown = set(explainer_options) - set(COMPUTE_FIELDS) - set(VIEW_FIELDS)
+        if unknown:
+            raise TypeError(f"unknown ExplainerWidget options {sorted(unknown)}; expected trait names {COMPUTE_FIELDS + VIEW_FIELDS} or preprocess.")
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+            raise ValueError(f"top_k must be a positive int; got {top_k!r}.")
+        self._ready = False
+        self._lock = threading.RLock()
+        probe = GradCAM(model, use_cuda=use_cuda, preprocess=preprocess)
+        self._model = model
+        self._display, self._explain_input, self._image_size = _display_image(image, probe, max_side)
+        probabilities = torch.softmax(probe.predict(self._explain_input), dim=0)
+        self._num_classes = int(probabilities.shape[0])
+        names = resolve_class_names(model, self._num_classes, class_names)
+        top = torch.topk(probabilities, min(top_k, self._num_classes))
+        top_classes = [int(i) for i in top.indices]
+        offered = default_methods(model)
+        if methods is not None:
+            methods = list(methods)
+            bad = [m for m in methods if m not in METHODS]
+            if not methods or bad:
+                raise ValueError(f"methods must be a non-empty list drawn from {list(METHODS)}; got {methods}.")
+            offered = methods
+        self._session = Session(model, self._explain_input, use_cuda=use_cuda, top_classes=top_classes, options={"preprocess": preprocess})
+        self._current_map: np.ndarray | None = None
+        self._last_progress = 0.0
+        self._engine = ComputeEngine(
+            self._session_compute, self._publish, self._fail, started=self._started, report_progress=self._report_progress
+        )
+        grid = _token_grid(model, probe)
+        super().__init__(
+            _image={"data": image_bytes(self._display), "height": self._display.shape[0], "width": self._display.shape[1]},
+            _colormaps=colormap_tables(),
+            _classes=names,
+            _top_classes=[{"index": i, "name": names[i], "probability": float(probabilities[i])} for i in top_classes],
+            _methods=offered,
+            _layers=[{"name": c.name, "shape": list(c.shape)} for c in probe.candidate_layers()],
+            _grid=grid,
+            target_class=top_classes[0],
+            method=offered[0],
+        )
+        with self.hold_trait_notifications():
+            for name, value in explainer_options.items():
+                setattr(self, name, value)
+        self._ready = True
+        self._request()
+
+    # -- public API ----------------------------------------------------------------
+    @property
+    def heatmap(self) -> np.ndarray | None:
+        """The current map, float32 (H, W) in [0, 1] at the size of the image passed in."""
+        current = self._current_map
+        return None if current is None else resize_map(current, self._image_size)
+
+    def wait(self, timeout: float | None = None) -> "ExplainerWidget":
+        """Block until the current state has been computed (raises TimeoutError)."""
+        if not self._engine.wait(timeout):
+            raise TimeoutError(f"the widget did not finish computing within {timeout} s")
+        return self
+
+    def to_image(self):
+        """The current view (image, map, opacity, colormap) as a PIL image at display size."""
+        from PIL import Image
+
+        heatmap = self._current_map if self._current_map is not None else np.zeros(self._display.shape[:2], np.float32)
+        return Image.fromarray(composite(self._display, heatmap, self._colormaps[self.colormap], self.opacity))
+
+    def close(self) -> None:
+        self._engine.close()
+        super().close()
+
+    # -- validation: Python callers get a TraitError, the view an error status -----------
+    @t.validate("method")
+    def _check_method(self, proposal):
+        if proposal.value not in self._methods:
+            raise t.TraitError(f"method must be one of {self._methods}; got {proposal.value!r}.")
+        return proposal.value
+
+    @t.validate("target_class")
+    def _check_class(self, proposal):
+        return _in_range("target_class", proposal.value, 0, self._num_classes - 1)
+
+    @t.validate("target_patch")
+    def _check_patch(self, proposal):
+        tokens = self._grid.get("tokens") if self._grid else None
+        return _in_range("target_patch", proposal.value, 0, (tokens or 1) - 1)
+
+    @t.validate("layer")
+    def _check_layer(self, proposal):
+        if proposal.value:
+            try:
+                resolve_layer(self._model, proposal.value)
+            except ValueError as error:
+                raise t.TraitError(str(error)) from None
+        return proposal.value
+
+    @t.validate("noise_level")
+    def _check_noise(self, proposal):
+        return _in_range("noise_level", proposal.value, 0.0, 1.0)
+
+    @t.validate("num_samples")
+    def _check_samples(self, proposal):
+        return _in_range("num_samples", proposal.value, 1, 500)
+
+    @t.validate("steps")
+    def _check_steps(self, proposal):
+        return _in_range("steps", proposal.value, 1, 1000)
+
+    @t.validate("discard_ratio")
+    def _check_discard(self, proposal):
+        value = _in_range("discard_ratio", proposal.value, 0.0, 1.0)
+        if value >= 1.0:
+            raise t.TraitError("discard_ratio must be below 1 (1 would discard every attention weight).")
+        return value
+
+    @t.validate("opacity")
+    def _check_opacity(self, proposal):
+        return _in_range("opacity", proposal.value, 0.0, 1.0)
+
+    @t.validate("baseline")
+    def _check_baseline(self, proposal):
+        return _one_of("baseline", proposal.value, BASELINES)
+
+    @t.validate("head_fusion")
+    def _check_fusion(self, proposal):
+        return _one_of("head_fusion", proposal.value, HEAD_FUSIONS)
+
+    @t.validate("colormap")
+    def _check_colormap(self, proposal):
+        return _one_of("colormap", proposal.value, COLORMAPS)
+
+    def set_state(self, sync_data):
+        """Apply a state update from the view; a bad value becomes an error status, never an exception."""
+        try:
+            super().set_state(sync_data)
+        except Exception as error:  # noqa: BLE001 - values from the browser are untrusted
+            self._show_error(f"rejected a value from the view: {error}")
+            self.send_state(key=[k for k in sync_data if self.has_trait(k)])
+
+    # -- requests and results ----------------------------------------------------------
+    @t.observe(*COMPUTE_FIELDS)
+    def _state_changed(self, change) -> None:
+        if self._ready:
+            self._request()
+
+    def _request(self) -> None:
+        state = {name: getattr(self, name) for name in COMPUTE_FIELDS}
+        self._engine.submit(METHODS[state["method"]].key(state), state)
+
+    def _session_compute(self, state, progress):
+        return METHODS[state["method"]].compute(self._session, state, progress)
+
+    def _started(self, request: Request) -> None:
+        with self._lock:
+            self._last_progress = 0.0
+            self.progress = 0.0
+            self.status = "computing"
+
+    def _report_progress(self, fraction: float) -> None:
+        now = time.monotonic()
+        if now - self._last_progress >= PROGRESS_INTERVAL_S or fraction >= 1.0:
+            self._last_progress = now
+            with self._lock:
+                self.progress = float(fraction)
+
+    def _publish(self, request: Request, display_map: np.ndarray) -> None:
+        display_map = resize_map(display_map, self._display.shape[:2])
+        method = METHODS[request.state["method"]]
+        with self._lock:
+            self._current_map = display_map
+            self._heatmap = {
+                "data": map_bytes(display_map),
+                "height": int(display_map.shape[0]),
+                "width": int(display_map.shape[1]),
+                "state": {name: request.state[name] for name in ("method", *method.params)},
+            }
+            self.error = ""
+            self.progress = 1.0
+            self.status = "idle"
+
+    def _fail(self, request: Request, error: BaseException) -> None:
+        self._show_error(f"{type(error).__name__}: {error}")
+
+    def _show_error(self, message: str) -> None:
+        with self._lock:
+            self.error = message
+            self.progress = 0.0
+            self.status = "error"
+
+
+def _display_image(image, explainer, max_side: int):
+    """(display uint8 (h, w, 3), what the explainers get, (H, W) of the user's image)."""
+    if isinstance(image, torch.Tensor):
+        tensor = explainer.prepare(image).tensor
+        pixels = explainer.preprocessor.denormalize(tensor.float()).clamp(0, 1)[0]
+        size = tuple(pixels.shape[-2:])
+        explain_input = image
+    else:
+        converted = to_pixels(image)
+        pixels = converted.pixels.float() / (255.0 if converted.is_uint8 else 1.0)
+        size = converted.size
+        explain_input = None
+    target = fit_within(*size, max_side)
+    if target != size:
+        pixels = torch.nn.functional.interpolate(pixels[None], size=target, mode="bilinear", antialias=True, align_corners=False)[0]
+    display = (pixels.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
+    return display, (display if explain_input is None else explain_input), size
+
+
+def _token_grid(model: nn.Module, explainer) -> dict:
+    """The patch grid the view hit-tests clicks against ({} for models without tokens)."""
+    if num_prefix_tokens(model) is None:
+        return {}
+    from ..interpretation._tokens import patch_size, token_grid
+
+    h, w = explainer.preprocessor.config.input_size
+    patch = patch_size(model)
+    if patch is None:
+        return {}
+    prefix, rows, cols = token_grid(num_prefix_tokens(model) + (h // patch[0]) * (w // patch[1]), (h, w), num_prefix_tokens(model), patch)
+    return {"prefix": prefix, "rows": rows, "cols": cols, "tokens": prefix + rows * cols}
+
+
+def _in_range(name: str, value, low, high):
+    if not low <= value <= high:
+        raise t.TraitError(f"{name} must be in [{low}, {high}]; got {value!r}.")
+    return value
+
+
+def _one_of(name: str, value: str, options: Sequence[str]) -> str:
+    if value not in options:
+        raise t.TraitError(f"{name} must be one of {list(options)}; got {value!r}.")
+    return value

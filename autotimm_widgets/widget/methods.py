@@ -1,0 +1,86 @@
+"""The methods the widget offers: which state each map depends on, and how it is computed.
+
+Each method is a small object with ``name``, ``params`` (the widget state fields its map
+depends on, which form the cache key) and ``compute(session, state, progress)`` returning
+``{key: map}``; it may return several maps at once (CAM methods prefetch the top-k classes
+from the same forward pass, so switching between them needs no model call).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Hashable, Mapping
+
+import numpy as np
+from torch import nn
+
+from ..interpretation import GradCAM, GradCAMPlusPlus
+from ..interpretation._tokens import num_prefix_tokens
+
+Progress = Callable[[int, int], None]
+SMOOTHGRAD_PARAMS = ("noise_level", "num_samples")
+SMOOTHGRAD_SEED = 0  # fixed, so a cached SmoothGrad map is the map the same state recomputes
+
+
+class Session:
+    """What every computation of one widget shares: model, image, options and built explainers."""
+
+    def __init__(self, model: nn.Module, image, *, use_cuda: bool, top_classes: list[int], options: Mapping):
+        self.model = model
+        self.image = image
+        self.use_cuda = use_cuda
+        self.top_classes = top_classes
+        self.options = dict(options)
+        self._explainers: dict[Hashable, object] = {}
+
+    def explainer(self, key: Hashable, build: Callable[[], object]):
+        """Build an explainer once per configuration and reuse it."""
+        if key not in self._explainers:
+            self._explainers[key] = build()
+        return self._explainers[key]
+
+
+class CamMethod:
+    """GradCAM or GradCAM++ on the chosen layer, optionally smoothed."""
+
+    def __init__(self, name: str, explainer_class):
+        self.name = name
+        self.explainer_class = explainer_class
+        self.params = ("layer", "target_class", "smoothgrad")
+
+    def applies_to(self, model: nn.Module) -> bool:
+        return True
+
+    def key(self, state: Mapping) -> tuple:
+        extra = SMOOTHGRAD_PARAMS if state["smoothgrad"] else ()
+        return (self.name, *(state[p] for p in self.params + extra))
+
+    def compute(self, session: Session, state: Mapping, progress: Progress) -> dict[Hashable, np.ndarray]:
+        layer = state["layer"] or None
+        explainer = session.explainer(
+            (self.name, layer), lambda: self.explainer_class(session.model, target_layer=layer, use_cuda=session.use_cuda)
+        )
+        if state["smoothgrad"]:
+            return {self.key(state): _smooth(session, explainer, state, progress)}
+        classes = list(dict.fromkeys([state["target_class"], *session.top_classes]))
+        maps = explainer.explain(session.image, target_class=classes)
+        return {self.key({**state, "target_class": c}): m for c, m in zip(classes, maps, strict=True)}
+
+
+def _smooth(session: Session, explainer, state: Mapping, progress: Progress) -> np.ndarray:
+    from ..interpretation import SmoothGrad
+
+    smooth = SmoothGrad(explainer, noise_level=state["noise_level"], num_samples=state["num_samples"], seed=SMOOTHGRAD_SEED)
+    return smooth.explain(session.image, target_class=state["target_class"], progress=progress)
+
+
+METHODS = {m.name: m for m in (CamMethod("gradcam", GradCAM), CamMethod("gradcam++", GradCAMPlusPlus))}
+
+
+def is_vision_transformer(model: nn.Module) -> bool:
+    """True when the model has a token layout (prefix tokens) the attention methods can read."""
+    return num_prefix_tokens(model) is not None
+
+
+def default_methods(model: nn.Module) -> list[str]:
+    """The methods that work on ``model``, in the order the selector shows them."""
+    return [name for name, method in METHODS.items() if method.applies_to(model)]

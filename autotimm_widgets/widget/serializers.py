@@ -1,0 +1,52 @@
+"""What travels to the browser, as raw bytes (never base64): image, maps, colormap tables."""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+COLORMAPS = ("jet", "turbo", "viridis", "inferno", "magma", "plasma", "gray")
+
+
+def image_bytes(rgb: np.ndarray) -> bytes:
+    """(H, W, 3) uint8 -> H*W*3 bytes, row-major RGB."""
+    return np.ascontiguousarray(rgb, dtype=np.uint8).tobytes()
+
+
+def map_bytes(heatmap: np.ndarray) -> bytes:
+    """(H, W) float map in [0, 1] -> H*W uint8 bytes (0..255)."""
+    return (np.clip(heatmap, 0.0, 1.0) * 255.0).round().astype(np.uint8).tobytes()
+
+
+def colormap_table(name: str) -> bytes:
+    """matplotlib colormap ``name`` as a 256x3 uint8 lookup table (768 bytes)."""
+    rgba = matplotlib.colormaps[name](np.linspace(0.0, 1.0, 256))
+    return (rgba[:, :3] * 255.0).round().astype(np.uint8).tobytes()
+
+
+def colormap_tables() -> dict[str, bytes]:
+    return {name: colormap_table(name) for name in COLORMAPS}
+
+
+def fit_within(height: int, width: int, max_side: int) -> tuple[int, int]:
+    """The largest (h, w) with the same aspect ratio and neither side above ``max_side``."""
+    scale = min(1.0, max_side / max(height, width))
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def resize_map(heatmap: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Bilinear resize of an (h, w) map with torch (a no-op at the same size)."""
+    if tuple(heatmap.shape) == tuple(size):
+        return heatmap
+    tensor = torch.from_numpy(np.ascontiguousarray(heatmap, dtype=np.float32))[None, None]
+    return F.interpolate(tensor, size=size, mode="bilinear", align_corners=False, antialias=True)[0, 0].numpy()
+
+
+def composite(rgb: np.ndarray, heatmap: np.ndarray, table: bytes, opacity: float) -> np.ndarray:
+    """The view as the browser paints it: (H, W, 3) uint8 image, map through the table, blended."""
+    lut = np.frombuffer(table, dtype=np.uint8).reshape(256, 3).astype(np.float32)
+    index = (np.clip(heatmap, 0.0, 1.0) * 255.0).round().astype(np.uint8)
+    blended = (1.0 - opacity) * rgb.astype(np.float32) + opacity * lut[index]
+    return np.clip(blended.round(), 0, 255).astype(np.uint8)
