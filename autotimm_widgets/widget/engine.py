@@ -113,9 +113,9 @@ class ComputeEngine:
             return request
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the newest request is done; False on timeout."""
+        """Block until the newest request is done (or the engine is closed); False on timeout."""
         with self._condition:
-            return self._condition.wait_for(lambda: self._done >= self._latest, timeout)
+            return self._condition.wait_for(lambda: self._closed or self._done >= self._latest, timeout)
 
     def is_newest(self, request: Request) -> bool:
         return request.seq == self._latest

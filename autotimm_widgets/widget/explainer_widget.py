@@ -164,7 +164,10 @@ class ExplainerWidget(anywidget.AnyWidget):
         return Image.fromarray(composite(self._display, heatmap, self._colormaps[self.colormap], self.opacity))
 
     def close(self) -> None:
-        self._engine.close()
+        """Stop the compute worker and close the widget's views."""
+        engine = getattr(self, "_engine", None)  # absent when __init__ failed
+        if engine is not None:
+            engine.close()
         super().close()
 
     # -- validation: Python callers get a TraitError, the view an error status -----------
