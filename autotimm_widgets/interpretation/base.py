@@ -160,21 +160,24 @@ class BaseInterpreter:
             group = maps[index]
             if tuple(group.shape[-2:]) != tuple(size):
                 group = F.interpolate(group, size=size, mode="bilinear", align_corners=False)
-            group = group.clamp_min(0)
+            group = group.clamp_min_(0)  # maps[index] is a copy, safe to change in place
             if normalize:
-                group = normalize_maps(group)
+                group = normalize_maps(group, inplace=True)
             for i, m in zip(index, group.cpu().numpy(), strict=True):
                 out[i] = m
         return out
 
 
-def normalize_maps(maps: torch.Tensor) -> torch.Tensor:
-    """Min-max scale each (..., H, W) map to [0, 1]; a constant map becomes all zeros."""
-    flat = maps.flatten(-2)
-    low = flat.amin(-1, keepdim=True).unsqueeze(-1)
-    span = (flat.amax(-1, keepdim=True) - flat.amin(-1, keepdim=True)).unsqueeze(-1)
-    scaled = (maps - low) / torch.where(span > 0, span, torch.ones_like(span))
-    return torch.where(span > 0, scaled, torch.zeros_like(scaled))
+def normalize_maps(maps: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+    """Min-max scale each (..., H, W) map to [0, 1]; a constant map becomes all zeros.
+
+    With ``inplace=True`` ``maps`` is overwritten, so full-size maps of very large images
+    need no temporary copies.
+    """
+    low = maps.amin(dim=(-2, -1), keepdim=True)
+    span = maps.amax(dim=(-2, -1), keepdim=True) - low
+    out = maps.sub_(low) if inplace else maps - low
+    return out.div_(torch.where(span > 0, span, torch.ones_like(span))).mul_(span > 0)
 
 
 def _image_list(images) -> list:

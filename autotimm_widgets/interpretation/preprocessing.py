@@ -121,11 +121,7 @@ class Preprocessor:
 
     def pixels_to_input(self, pixels: torch.Tensor, is_uint8: bool, device, dtype=torch.float32) -> torch.Tensor:
         """(3, H, W) pixels (uint8 or [0, 1] float) -> normalised (1, 3, h, w) at the input size."""
-        x = pixels.to(device=device).unsqueeze(0)
-        x = x.float() / 255.0 if is_uint8 else x.float()
-        if tuple(x.shape[-2:]) != tuple(self.config.input_size):
-            x = F.interpolate(x, size=self.config.input_size, mode=self.config.interpolation, align_corners=False, antialias=True)
-            x = x.clamp_(0.0, 1.0)
+        x = resize_pixels(pixels, is_uint8, self.config.input_size, device, self.config.interpolation)
         return self.normalize(x).to(dtype)
 
     def normalize(self, pixels: torch.Tensor) -> torch.Tensor:
@@ -139,6 +135,30 @@ class Preprocessor:
         mean = torch.tensor(self.config.mean, device=inputs.device, dtype=inputs.dtype).view(1, 3, 1, 1)
         std = torch.tensor(self.config.std, device=inputs.device, dtype=inputs.dtype).view(1, 3, 1, 1)
         return inputs * std + mean
+
+
+LARGE_IMAGE_BYTES = 64 * 2**20  # float32 copies above this size are avoided: resize first
+
+
+def resize_pixels(
+    pixels: torch.Tensor, is_uint8: bool, size: tuple[int, int], device, interpolation: str = "bilinear"
+) -> torch.Tensor:
+    """(3, H, W) uint8 or [0, 1] float pixels -> float32 (1, 3, h, w) in [0, 1] at ``size``.
+
+    The resize (antialiased) runs on ``device``. A very large image on the CPU is first
+    resized in its own dtype, so an 8000x6000 photo never becomes a 576 MB float copy.
+    """
+    x = pixels.unsqueeze(0)
+    size = tuple(size)
+    if tuple(x.shape[-2:]) == size:
+        x = x.to(device=device, dtype=torch.float32)
+        return x.div_(255.0) if is_uint8 else x
+    if torch.device(device).type == "cpu" and x[0, 0].numel() * 3 * 4 > LARGE_IMAGE_BYTES:
+        x = F.interpolate(x, size=size, mode=interpolation, align_corners=False, antialias=True).float()
+    else:
+        x = x.to(device=device, dtype=torch.float32)
+        x = F.interpolate(x, size=size, mode=interpolation, align_corners=False, antialias=True)
+    return (x.div_(255.0) if is_uint8 else x).clamp_(0.0, 1.0)
 
 
 def _triple(values, name: str) -> tuple[float, float, float]:

@@ -17,6 +17,7 @@ from ..interpretation import GradCAM
 from ..interpretation._images import to_pixels
 from ..interpretation._layers import resolve_layer
 from ..interpretation._tokens import num_prefix_tokens
+from ..interpretation.preprocessing import resize_pixels
 from .class_names import resolve_class_names
 from .engine import ComputeEngine, Request
 from .methods import METHODS, Session, default_methods
@@ -298,12 +299,12 @@ def _display_image(image, explainer, max_side: int):
         explain_input = image
     else:
         converted = to_pixels(image)
-        pixels = converted.pixels.float() / (255.0 if converted.is_uint8 else 1.0)
         size = converted.size
+        pixels = resize_pixels(converted.pixels, converted.is_uint8, fit_within(*size, max_side), "cpu")[0]
         explain_input = None
     target = fit_within(*size, max_side)
-    if target != size:
-        pixels = torch.nn.functional.interpolate(pixels[None], size=target, mode="bilinear", antialias=True, align_corners=False)[0]
+    if tuple(pixels.shape[-2:]) != target:
+        pixels = resize_pixels(pixels, False, target, "cpu")[0]
     display = (pixels.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
     return display, (display if explain_input is None else explain_input), size
 
