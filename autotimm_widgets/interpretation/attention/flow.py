@@ -113,7 +113,7 @@ class AttentionFlow(BaseInterpreter):
         logits, fused = forward_with_attention(self.model, inputs, reduce=partial(fuse_heads, head_fusion=self.head_fusion))
         layout = token_layout(self.model, tuple(inputs.shape[-2:]), num_tokens=fused[0].shape[-1])
         with torch.no_grad():
-            layers = transitions(fused, self.discard_ratio, keep_first=layout.class_token)
+            layers = transitions(fused, self.discard_ratio, protect_cls=layout.class_token)
         return logits, layers, layout
 
     def _predicted_layout(self) -> TokenLayout | None:

@@ -4,7 +4,10 @@ Rollout (Abnar & Zuidema 2020, with vit-explain's head fusion and discarding), p
 
 1. fuse the heads of the (B, heads, T, T) probabilities with mean, max or min;
 2. zero the lowest ``discard_ratio`` fraction of each image's fused (T, T) matrix, leaving the
-   CLS-to-CLS entry intact (as vit-explain does, but for every image of a batch);
+   CLS entries intact: the CLS token's row (what it attends to) and column (what attends to
+   it) are never zeroed. vit-explain protects only the CLS-to-CLS entry, and only in the first
+   image of a batch; with that, near-uniform attention can lose the whole CLS row and give an
+   all-zero map;
 3. add the identity (the residual connection) and row-normalise with ``keepdim`` so every row
    sums to 1 (vit-explain divides without ``keepdim``, which scales columns instead of rows);
 4. chain the layers: ``R = A_L ... A_2 A_1``, so row i of R says how much token i after the
@@ -48,10 +51,11 @@ def fuse_heads(attention: torch.Tensor, head_fusion: str) -> torch.Tensor:
     return attention.amin(dim=1)
 
 
-def discard_lowest(fused: torch.Tensor, discard_ratio: float, keep_first: bool = True) -> torch.Tensor:
+def discard_lowest(fused: torch.Tensor, discard_ratio: float, protect_cls: bool = True) -> torch.Tensor:
     """Zero the ``int(T*T*discard_ratio)`` lowest entries of each (T, T) matrix of ``fused`` (B, T, T).
 
-    With ``keep_first`` the entry (0, 0), CLS to CLS, is never zeroed.
+    With ``protect_cls`` the entries of row 0 and column 0 (the CLS token's) are kept even when
+    they are among the lowest, so slightly fewer entries may be zeroed.
     """
     batch, tokens, _ = fused.shape
     flat = fused.reshape(batch, tokens * tokens)
@@ -61,9 +65,11 @@ def discard_lowest(fused: torch.Tensor, discard_ratio: float, keep_first: bool =
     # Keep the largest entries rather than select the many lowest: the same set, found faster.
     kept = flat.topk(flat.shape[1] - count, dim=1, largest=True).indices
     mask = torch.zeros_like(flat, dtype=torch.bool).scatter_(1, kept, True)
-    if keep_first:
-        mask[:, 0] = True
-    return torch.where(mask, flat, torch.zeros_like(flat)).view(batch, tokens, tokens)
+    mask = mask.view(batch, tokens, tokens)
+    if protect_cls:
+        mask[:, 0, :] = True
+        mask[:, :, 0] = True
+    return torch.where(mask, fused, torch.zeros_like(fused))
 
 
 def with_residual(fused: torch.Tensor) -> torch.Tensor:
@@ -73,9 +79,9 @@ def with_residual(fused: torch.Tensor) -> torch.Tensor:
     return augmented / augmented.sum(dim=-1, keepdim=True)
 
 
-def transitions(fused_layers: Sequence[torch.Tensor], discard_ratio: float, keep_first: bool = True) -> torch.Tensor:
+def transitions(fused_layers: Sequence[torch.Tensor], discard_ratio: float, protect_cls: bool = True) -> torch.Tensor:
     """(L, B, T, T): each layer's fused attention after discarding, residual and normalisation."""
-    return torch.stack([with_residual(discard_lowest(a, discard_ratio, keep_first)) for a in fused_layers])
+    return torch.stack([with_residual(discard_lowest(a, discard_ratio, protect_cls)) for a in fused_layers])
 
 
 def chain(layers: torch.Tensor) -> torch.Tensor:
@@ -86,9 +92,9 @@ def chain(layers: torch.Tensor) -> torch.Tensor:
     return result
 
 
-def rollout(fused_layers: Sequence[torch.Tensor], discard_ratio: float, keep_first: bool = True) -> torch.Tensor:
+def rollout(fused_layers: Sequence[torch.Tensor], discard_ratio: float, protect_cls: bool = True) -> torch.Tensor:
     """(B, T, T) attention rollout from per-layer fused attention (B, T, T), first layer first."""
-    return chain(transitions(fused_layers, discard_ratio, keep_first))
+    return chain(transitions(fused_layers, discard_ratio, protect_cls))
 
 
 def relevance(attentions: Sequence[torch.Tensor], gradients: Sequence[torch.Tensor]) -> torch.Tensor:

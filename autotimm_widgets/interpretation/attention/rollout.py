@@ -29,7 +29,7 @@ class AttentionRollout(BaseInterpreter):
     """Attention rollout (Abnar & Zuidema 2020) as popularised by vit-explain, with its bugs fixed.
 
     Per layer: fuse the heads (``head_fusion``), zero the lowest ``discard_ratio`` fraction of
-    the fused (T, T) matrix except the CLS-to-CLS entry, add the identity, normalise rows
+    the fused (T, T) matrix except the CLS token's row and column, add the identity, normalise rows
     (keepdim), and chain the layers. The map is read from the token the classifier uses: the
     CLS token, or the mean of the patch tokens for average-pooled models (e.g. timm
     ``global_pool='avg'``). It is class-agnostic; for a class-specific map use
@@ -108,7 +108,7 @@ class AttentionRollout(BaseInterpreter):
         logits, fused = forward_with_attention(self.model, inputs, reduce=partial(fuse_heads, head_fusion=self.head_fusion))
         layout = token_layout(self.model, tuple(inputs.shape[-2:]), num_tokens=fused[0].shape[-1])
         with torch.no_grad():
-            matrix = rollout(fused, self.discard_ratio, keep_first=layout.class_token)
+            matrix = rollout(fused, self.discard_ratio, protect_cls=layout.class_token)
         return logits, matrix, layout
 
     def _reading(self, discard_cls_token: bool) -> "AttentionRollout":
