@@ -13,9 +13,18 @@ from torch import nn
 
 
 def timm_vit() -> nn.Module:
-    """timm ``test_vit``: CLS token, CLS-pooled, 160 px, 10x10 patches, dynamic_img_size=True."""
+    """timm ``test_vit``: CLS token, CLS-pooled, 160 px, 10x10 patches, dynamic_img_size=True.
+
+    Its query/key weights are scaled up so that attention is peaked, as in a trained model,
+    rather than near-uniform (which would make min-max normalised maps ill-conditioned).
+    """
     torch.manual_seed(0)
-    return timm.create_model("test_vit", pretrained=False, num_classes=5).eval()
+    model = timm.create_model("test_vit", pretrained=False, num_classes=5).eval()
+    with torch.no_grad():
+        for block in model.blocks:
+            dim = block.attn.qkv.in_features
+            block.attn.qkv.weight[: 2 * dim].mul_(6.0)
+    return model
 
 
 def timm_vit_avg() -> nn.Module:
