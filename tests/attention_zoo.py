@@ -36,21 +36,31 @@ def timm_vit_avg() -> nn.Module:
 def timm_deit_distilled() -> nn.Module:
     """DeiT distilled: CLS + distillation token."""
     torch.manual_seed(0)
-    return timm.create_model("deit_tiny_distilled_patch16_224", pretrained=False, img_size=64, depth=2, num_classes=5).eval()
+    return timm.create_model(
+        "deit_tiny_distilled_patch16_224", pretrained=False, img_size=64, depth=2, num_classes=5
+    ).eval()
 
 
 def timm_vit_registers() -> nn.Module:
     """DINOv2-style ViT with a CLS token and 4 register tokens, patch 14."""
     torch.manual_seed(0)
     return timm.create_model(
-        "vit_small_patch14_reg4_dinov2", pretrained=False, img_size=56, depth=2, embed_dim=48, num_heads=3, num_classes=5
+        "vit_small_patch14_reg4_dinov2",
+        pretrained=False,
+        img_size=56,
+        depth=2,
+        embed_dim=48,
+        num_heads=3,
+        num_classes=5,
     ).eval()
 
 
 def timm_eva() -> nn.Module:
     """EVA-02 with rotary position embedding and q/k-norm, average-pooled."""
     torch.manual_seed(0)
-    return timm.create_model("eva02_tiny_patch14_224", pretrained=False, img_size=56, depth=2, qk_norm=True, num_classes=5).eval()
+    return timm.create_model(
+        "eva02_tiny_patch14_224", pretrained=False, img_size=56, depth=2, qk_norm=True, num_classes=5
+    ).eval()
 
 
 def hf_vit(attn_implementation: str) -> nn.Module:

@@ -15,6 +15,9 @@ from autotimm_widgets.interpretation.attention import attention_capture, forward
 from conftest import ModelSnapshot, hook_count, random_image
 
 
+DEPTH = {"timm_vit": 6, "timm_vit_avg": 8}  # the others are built with 2 layers
+
+
 def _inputs(model: nn.Module, batch: int = 2) -> torch.Tensor:
     explainer = AttentionRollout(model, use_cuda=False)
     h, w = explainer.preprocessor.config.input_size
@@ -38,7 +41,7 @@ def test_capture_every_family(family):
 
     prefix, grid, class_token, readout = EXPECTED_LAYOUT[family]
     tokens = prefix + grid[0] * grid[1]
-    assert len(maps) == 2 if family not in ("timm_vit", "timm_vit_avg") else len(maps) in (6, 8)
+    assert len(maps) == DEPTH.get(family, 2), "one map per attention layer"
     for probabilities in maps:
         assert probabilities.shape[0] == 2 and probabilities.shape[-2:] == (tokens, tokens)
         assert probabilities.shape[1] > 1, "heads must be kept apart"
@@ -101,7 +104,7 @@ def test_timm_capture_equals_softmax_of_queries_and_keys():
         for handle in handles:
             handle.remove()
     assert len(maps) == len(expected) == len(model.blocks)
-    for got, want in zip(maps, expected):
+    for got, want in zip(maps, expected, strict=True):
         torch.testing.assert_close(got, want, atol=1e-6, rtol=1e-5)
 
 

@@ -106,7 +106,9 @@ def test_maxflow_equals_rollout_on_a_one_layer_model():
     exact = AttentionFlow(model, method="maxflow", use_cuda=False).flow(image)
     fast = AttentionFlow(model, use_cuda=False).flow(image)
     for token in (0, 5, 100):
-        torch.testing.assert_close(exact.grid(token, discard_cls_token=False), fast.grid(token, discard_cls_token=False), atol=2e-5, rtol=0)
+        torch.testing.assert_close(
+            exact.grid(token, discard_cls_token=False), fast.grid(token, discard_cls_token=False), atol=2e-5, rtol=0
+        )
 
 
 def test_maxflow_on_a_deep_model():
@@ -115,7 +117,7 @@ def test_maxflow_on_a_deep_model():
     flow = AttentionFlow(model, target_patch=45, method="maxflow", use_cuda=False)
     images = [random_image(40, 40, seed=s) for s in range(2)]
     batch = flow.explain_batch(images)
-    for image, heatmap in zip(images, batch):
+    for image, heatmap in zip(images, batch, strict=True):
         assert heatmap.max() == 1.0 and heatmap.min() == 0.0
         np.testing.assert_allclose(heatmap, flow.explain(image), atol=1e-6)
     raw = flow.flow(images[0]).grid(45, discard_cls_token=False)

@@ -35,7 +35,7 @@ def chefer_reference(model, x: torch.Tensor, index: int) -> torch.Tensor:
     grads = torch.autograd.grad(logits[0, index], attentions)
     tokens = attentions[0].shape[-1]
     relevance = torch.eye(tokens)
-    for cam, grad in zip(attentions, grads):
+    for cam, grad in zip(attentions, grads, strict=True):
         cam = (grad[0] * cam[0].detach()).clamp(min=0).mean(dim=0)
         relevance = relevance + torch.matmul(cam, relevance)
     return relevance
@@ -73,7 +73,7 @@ def test_class_specific_and_batched():
         np.testing.assert_allclose(stack[k], explainer.explain(image, target_class=k), atol=1e-5)
     images = [random_image(80, 80, seed=s) for s in range(3)]
     batch = explainer.explain_batch(images, target_classes=[2, None, 4], batch_size=3)
-    for image, target, heatmap in zip(images, [2, None, 4], batch):
+    for image, target, heatmap in zip(images, [2, None, 4], batch, strict=True):
         np.testing.assert_allclose(heatmap, explainer.explain(image, target_class=target), atol=1e-5)
     predicted = int(explainer.rollout(images[1]).logits.argmax())
     np.testing.assert_allclose(batch[1], explainer.explain(images[1], target_class=predicted), atol=1e-5)

@@ -13,7 +13,9 @@ from autotimm_widgets.interpretation import AttentionFlow, Rollout, TokenLayout
 from autotimm_widgets.interpretation.attention import token_layout
 
 layouts = st.builds(
-    lambda prefix, rows, cols, height, width: TokenLayout(prefix, (rows, cols), (rows * 16, cols * 16), (height, width), prefix > 0, "cls"),
+    lambda prefix, rows, cols, height, width: TokenLayout(
+        prefix, (rows, cols), (rows * 16, cols * 16), (height, width), prefix > 0, "cls"
+    ),
     st.integers(0, 6),
     st.integers(1, 24),
     st.integers(1, 24),
@@ -47,7 +49,9 @@ def test_any_point_maps_to_the_cell_around_it(layout, fx, fy):
 @pytest.mark.parametrize("token", [1, 2, 17, 40])
 def test_maps_line_up_with_the_layout(token):
     """A one-hot row lands in the cell the layout names, on a non-square grid and an odd image size."""
-    layout = TokenLayout(prefix=1, grid=(5, 8), input_size=(80, 128), image_size=(97, 131), class_token=True, readout="cls")
+    layout = TokenLayout(
+        prefix=1, grid=(5, 8), input_size=(80, 128), image_size=(97, 131), class_token=True, readout="cls"
+    )
     matrix = torch.eye(layout.num_tokens)
     heatmap = Rollout(matrix, layout, torch.zeros(3)).map(token)
     assert heatmap.shape == (97, 131)
@@ -55,7 +59,7 @@ def test_maps_line_up_with_the_layout(token):
     assert layout.xy_to_token(x + 0.5, y + 0.5) == token
     hot = heatmap > 0.5
     ys, xs = np.nonzero(hot)
-    assert {layout.xy_to_token(x + 0.5, y + 0.5) for y, x in zip(ys, xs)} == {token}
+    assert {layout.xy_to_token(x + 0.5, y + 0.5) for y, x in zip(ys, xs, strict=True)} == {token}
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))

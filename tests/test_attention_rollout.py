@@ -126,7 +126,7 @@ def test_batch_equals_single_images():
     explainer = AttentionRollout(model, use_cuda=False)
     images = [random_image(64, 64, seed=s) for s in range(3)] + [random_image(50, 90)]
     batch = explainer.explain_batch(images, batch_size=4)
-    for image, heatmap in zip(images, batch):
+    for image, heatmap in zip(images, batch, strict=True):
         np.testing.assert_allclose(heatmap, explainer.explain(image), atol=1e-6)
 
 

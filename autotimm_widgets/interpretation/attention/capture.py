@@ -170,7 +170,9 @@ def _hf_attention_layers(model: nn.Module) -> list[tuple[nn.Module, int]]:
                 suffix = getattr(spec, "class_name", spec if isinstance(spec, str) else None)
                 layer_name = getattr(spec, "layer_name", None)
                 index = getattr(spec, "index", 1) if not isinstance(spec, (type, str)) else 1
-                matches = (target is not None and isinstance(module, target)) or (suffix is not None and name.endswith(suffix))
+                matches = (target is not None and isinstance(module, target)) or (
+                    suffix is not None and name.endswith(suffix)
+                )
                 if matches and (layer_name is None or f".{layer_name.strip('.')}." in f".{name}."):
                     found.setdefault(id(module), (module, index))
     return list(found.values())
@@ -207,7 +209,16 @@ def _hf_eager(model: nn.Module, layers: list[tuple[nn.Module, int]], store) -> I
 
 
 # -- torch.nn.MultiheadAttention ----------------------------------------------------------
-_MHA_ARGS = ("query", "key", "value", "key_padding_mask", "need_weights", "attn_mask", "average_attn_weights", "is_causal")
+_MHA_ARGS = (
+    "query",
+    "key",
+    "value",
+    "key_padding_mask",
+    "need_weights",
+    "attn_mask",
+    "average_attn_weights",
+    "is_causal",
+)
 
 
 def _mha_layers(model: nn.Module) -> list[nn.MultiheadAttention]:
@@ -223,7 +234,7 @@ def _mha_weights(module: nn.MultiheadAttention, store, differentiable: bool) -> 
         )
 
     def pre_hook(_module, args, kwargs):
-        kwargs = {**dict(zip(_MHA_ARGS, args)), **kwargs}
+        kwargs = {**dict(zip(_MHA_ARGS, args, strict=False)), **kwargs}
         kwargs.update(need_weights=True, average_attn_weights=False)
         return (), kwargs
 

@@ -110,7 +110,9 @@ class AttentionFlow(BaseInterpreter):
 
     def _layers(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, TokenLayout]:
         """Logits (B, C), per-layer transition matrices (L, B, T, T) and the layout, from one forward pass."""
-        logits, fused = forward_with_attention(self.model, inputs, reduce=partial(fuse_heads, head_fusion=self.head_fusion))
+        logits, fused = forward_with_attention(
+            self.model, inputs, reduce=partial(fuse_heads, head_fusion=self.head_fusion)
+        )
         layout = token_layout(self.model, tuple(inputs.shape[-2:]), num_tokens=fused[0].shape[-1])
         with torch.no_grad():
             layers = transitions(fused, self.discard_ratio, protect_cls=layout.class_token)

@@ -83,7 +83,8 @@ class TokenLayout:
             first = " (0 = CLS)" if self.class_token else ""
             raise ValueError(
                 f"{name} {token} is out of range: the model has {self.describe()} for a "
-                f"{self.input_size[0]}x{self.input_size[1]} input, so valid indices are 0..{self.num_tokens - 1}{first}; "
+                f"{self.input_size[0]}x{self.input_size[1]} input, "
+                f"so valid indices are 0..{self.num_tokens - 1}{first}; "
                 f"patches are {self.prefix}..{self.num_tokens - 1} in row-major order."
             )
         return token
@@ -93,7 +94,9 @@ class TokenLayout:
         """(row, col) of a patch token; ``ValueError`` for a prefix token, which has no cell."""
         token = self.check_token(token)
         if token < self.prefix:
-            raise ValueError(f"token {token} is a prefix token (CLS/distillation/register); it has no place on the image.")
+            raise ValueError(
+                f"token {token} is a prefix token (CLS/distillation/register); it has no place on the image."
+            )
         return divmod(token - self.prefix, self.grid[1])
 
     def cell_to_token(self, row: int, col: int) -> int:
@@ -116,7 +119,9 @@ class TokenLayout:
         """(row, col) of the cell under the point (x, y) of the user's image (pixels, 0 <= x <= W)."""
         height, width = self.image_size
         if not (0 <= x <= width and 0 <= y <= height) or math.isnan(x) or math.isnan(y):
-            raise ValueError(f"point (x={x}, y={y}) is outside the {width}x{height} image (x in [0, {width}], y in [0, {height}]).")
+            raise ValueError(
+                f"point (x={x}, y={y}) is outside the {width}x{height} image (x in [0, {width}], y in [0, {height}])."
+            )
         rows, cols = self.grid
         return min(int(y * rows / height), rows - 1), min(int(x * cols / width), cols - 1)
 

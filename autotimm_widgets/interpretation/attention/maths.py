@@ -37,7 +37,9 @@ def check_discard_ratio(discard_ratio) -> float:
     if isinstance(discard_ratio, bool) or not isinstance(discard_ratio, (int, float)):
         raise TypeError(f"discard_ratio must be a float in [0, 1); got {type(discard_ratio).__name__}.")
     if not 0.0 <= float(discard_ratio) < 1.0:
-        raise ValueError(f"discard_ratio must be in [0, 1) (the fraction of lowest attentions to zero); got {discard_ratio}.")
+        raise ValueError(
+            f"discard_ratio must be in [0, 1) (the fraction of lowest attentions to zero); got {discard_ratio}."
+        )
     return float(discard_ratio)
 
 

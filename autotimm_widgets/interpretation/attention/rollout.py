@@ -61,7 +61,9 @@ class AttentionRollout(BaseInterpreter):
         self.discard_ratio = check_discard_ratio(discard_ratio)
 
     # -- public API ---------------------------------------------------------------------
-    def explain(self, image, discard_cls_token: bool = True, normalize: bool = True, *, target_class=None) -> np.ndarray:
+    def explain(
+        self, image, discard_cls_token: bool = True, normalize: bool = True, *, target_class=None
+    ) -> np.ndarray:
         """Rollout map of one image: float32 (H, W) at the image's size, in [0, 1] when ``normalize``.
 
         Args:
@@ -79,9 +81,13 @@ class AttentionRollout(BaseInterpreter):
         """
         return BaseInterpreter.explain(self._reading(discard_cls_token), image, target_class, normalize)
 
-    def explain_batch(self, images, target_classes=None, batch_size: int = 32, *, discard_cls_token: bool = True, **options):
+    def explain_batch(
+        self, images, target_classes=None, batch_size: int = 32, *, discard_cls_token: bool = True, **options
+    ):
         """Rollout maps of many images, one forward pass per batch of ``batch_size`` (see ``explain``)."""
-        return BaseInterpreter.explain_batch(self._reading(discard_cls_token), images, target_classes, batch_size, **options)
+        return BaseInterpreter.explain_batch(
+            self._reading(discard_cls_token), images, target_classes, batch_size, **options
+        )
 
     def rollout(self, image) -> Rollout:
         """The full (T, T) rollout matrix of one image, from one forward pass, kept on the device.
@@ -105,7 +111,9 @@ class AttentionRollout(BaseInterpreter):
 
     def _rollout(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, TokenLayout]:
         """Logits (B, C), rollout matrices (B, T, T) and the token layout, from one forward pass."""
-        logits, fused = forward_with_attention(self.model, inputs, reduce=partial(fuse_heads, head_fusion=self.head_fusion))
+        logits, fused = forward_with_attention(
+            self.model, inputs, reduce=partial(fuse_heads, head_fusion=self.head_fusion)
+        )
         layout = token_layout(self.model, tuple(inputs.shape[-2:]), num_tokens=fused[0].shape[-1])
         with torch.no_grad():
             matrix = rollout(fused, self.discard_ratio, protect_cls=layout.class_token)
