@@ -82,16 +82,28 @@ def with_residual(fused: torch.Tensor) -> torch.Tensor:
 
 
 def transitions(fused_layers: Sequence[torch.Tensor], discard_ratio: float, protect_cls: bool = True) -> torch.Tensor:
-    """(L, B, T, T): each layer's fused attention after discarding, residual and normalisation."""
-    return torch.stack([with_residual(discard_lowest(a, discard_ratio, protect_cls)) for a in fused_layers])
+    """(L, B, T, T): each layer's fused attention after discarding, residual and normalisation.
+
+    All layers are processed at once (a handful of tensor ops, not a handful per layer).
+    """
+    stacked = torch.stack(list(fused_layers))
+    count, batch, tokens, _ = stacked.shape
+    kept = discard_lowest(stacked.reshape(count * batch, tokens, tokens), discard_ratio, protect_cls)
+    return with_residual(kept).reshape(count, batch, tokens, tokens)
 
 
 def chain(layers: torch.Tensor) -> torch.Tensor:
-    """(L, B, T, T) row-stochastic layers -> (B, T, T) product ``A_L ... A_1``."""
-    result = layers[0]
-    for layer in layers[1:]:
-        result = torch.bmm(layer, result)
-    return result
+    """(L, B, T, T) row-stochastic layers, first layer first -> (B, T, T) product ``A_L ... A_1``.
+
+    Multiplied pairwise, all pairs of a round in one batched matmul: ceil(log2 L) rounds
+    instead of L - 1 sequential products, the same arithmetic.
+    """
+    while layers.shape[0] > 1:
+        pairs = layers.shape[0] // 2
+        later, earlier = layers[1 : 2 * pairs : 2], layers[0 : 2 * pairs : 2]
+        products = torch.matmul(later, earlier)  # A_{2i+1} A_{2i}: the later layer on the left
+        layers = torch.cat([products, layers[2 * pairs :]]) if layers.shape[0] % 2 else products
+    return layers[0]
 
 
 def rollout(fused_layers: Sequence[torch.Tensor], discard_ratio: float, protect_cls: bool = True) -> torch.Tensor:
