@@ -114,6 +114,8 @@ def test_rollout_object_reuses_one_forward_pass():
             np.testing.assert_array_equal(maps[token], AttentionFlow(model, token, use_cuda=False).explain(image))
         assert all(m.shape == (90, 120) and m.dtype == np.float32 for m in maps)
         assert rollout.grid_map(5).shape == (10, 10)
+        np.testing.assert_array_equal(rollout.map(5, size=(10, 10)), rollout.grid_map(5))
+        assert rollout.map(5, size=(45, 60)).shape == (45, 60)
         calls.clear()
         explainer.explain_batch([image, random_image(90, 120, seed=1), random_image(90, 120, seed=2)], batch_size=3)
         assert len(calls) == 1, "a batch is one forward pass"

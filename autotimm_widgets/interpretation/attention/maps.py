@@ -8,7 +8,7 @@ lined up with the user's image, which is what the widget calls on every patch cl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -57,7 +57,14 @@ class TokenMaps:
         """Raw non-negative (rows, cols) patch scores for ``token`` (``None``: the classifier's readout)."""
         raise NotImplementedError
 
-    def map(self, token: int | None = None, *, normalize: bool = True, discard_cls_token: bool = True) -> np.ndarray:
+    def map(
+        self,
+        token: int | None = None,
+        *,
+        normalize: bool = True,
+        discard_cls_token: bool = True,
+        size: tuple[int, int] | None = None,
+    ) -> np.ndarray:
         """Float32 (H, W) map lined up with the user's image, in [0, 1] unless ``normalize=False``.
 
         Args:
@@ -65,9 +72,13 @@ class TokenMaps:
                 0 is the CLS token, patches follow in row-major order); ``None`` reads from the
                 token(s) the classifier uses: the CLS token, or the mean of the patch tokens for
                 average-pooled models.
+            normalize: min-max scale to [0, 1].
+            discard_cls_token: see ``AttentionRollout.explain``.
+            size: (h, w) to resize to instead of the image's (H, W), e.g. a display size.
         """
         grid = self.grid(token, discard_cls_token=discard_cls_token)
-        return BaseInterpreter._finish(grid[None, None], [self.layout.image_size], normalize)[0][0]
+        target = tuple(size) if size is not None else tuple(self.layout.image_size)
+        return BaseInterpreter._finish(grid[None, None], [target], normalize)[0][0]
 
     def grid_map(self, token: int | None = None) -> np.ndarray:
         """Float32 (rows, cols) map in [0, 1] at patch resolution (cheap to send to a browser)."""
@@ -84,9 +95,9 @@ class Rollout(TokenMaps):
     the model's output for the image, detached.
     """
 
-    matrix: torch.Tensor
+    matrix: torch.Tensor = field(repr=False)
     layout: TokenLayout
-    logits: torch.Tensor
+    logits: torch.Tensor = field(repr=False)
 
     def row(self, token: int | None = None) -> torch.Tensor:
         """(T,) row of ``token`` (``None``: the classifier's readout), on the device."""
@@ -105,9 +116,9 @@ class MaxFlow(TokenMaps):
     per patch).
     """
 
-    layers: torch.Tensor
+    layers: torch.Tensor = field(repr=False)
     layout: TokenLayout
-    logits: torch.Tensor
+    logits: torch.Tensor = field(repr=False)
 
     def grid(self, token: int | None = None, *, discard_cls_token: bool = True) -> torch.Tensor:
         weights = source_weights(self.layout, token, "cpu", torch.float64).numpy()
