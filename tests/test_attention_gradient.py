@@ -66,17 +66,17 @@ def test_class_specific_and_batched():
     model = timm_vit()
     explainer = GradientWeightedRollout(model, use_cuda=False)
     image = random_image(80, 80)
-    stack = explainer.explain(image, target_class=[0, 1, 2])
+    stack = explainer.explain(image, target_class=[0, 1, 2])  # one forward, one backward per class
     assert stack.shape == (3, 80, 80)
     assert not np.allclose(stack[0], stack[1], atol=1e-3), "different classes must give different maps"
-    for k in range(3):
-        np.testing.assert_allclose(stack[k], explainer.explain(image, target_class=k), atol=1e-5)
-    images = [random_image(80, 80, seed=s) for s in range(3)]
-    batch = explainer.explain_batch(images, target_classes=[2, None, 4], batch_size=3)
-    for image, target, heatmap in zip(images, [2, None, 4], batch, strict=True):
-        np.testing.assert_allclose(heatmap, explainer.explain(image, target_class=target), atol=1e-5)
-    predicted = int(explainer.rollout(images[1]).logits.argmax())
-    np.testing.assert_allclose(batch[1], explainer.explain(images[1], target_class=predicted), atol=1e-5)
+    np.testing.assert_allclose(stack[1], explainer.explain(image, target_class=1), atol=1e-5)
+    images = [image, random_image(80, 80, seed=1)]
+    batch = explainer.explain_batch(images, target_classes=[2, None], batch_size=2)
+    np.testing.assert_allclose(batch[0], stack[2], atol=1e-5)
+    rollout = explainer.rollout(images[1])  # None: the predicted class
+    np.testing.assert_allclose(batch[1], rollout.map(), atol=1e-5)
+    predicted = int(rollout.logits.argmax())
+    torch.testing.assert_close(rollout.matrix, explainer.rollout(images[1], target_class=predicted).matrix)
 
 
 @pytest.mark.parametrize("build", [timm_vit, torchvision_vit])
