@@ -9,7 +9,8 @@ Where the values come from, first match wins:
 3. a Hugging Face model: the image processor it carries (``model.image_processor``) or can
    load offline from its ``config._name_or_path``, else ``config.image_size`` with
    ImageNet mean and std;
-4. ImageNet mean and std at 224x224.
+4. a torchvision ``VisionTransformer``: its ``image_size`` with ImageNet mean and std;
+5. ImageNet mean and std at 224x224.
 
 PIL and ndarray images are resized *whole* to the input size (no crop), so that every pixel
 of the user's image is seen by the model and a map at input resolution lines up with the
@@ -85,6 +86,10 @@ def resolve_preprocess_config(model: nn.Module) -> PreprocessConfig:
     hf_config = getattr(model, "config", None)
     if hf_config is not None and hasattr(hf_config, "to_dict"):
         return _from_hugging_face(model, hf_config)
+    for module in model.modules():  # torchvision's VisionTransformer is built for one square image size
+        size = getattr(module, "image_size", None)
+        if isinstance(size, int) and isinstance(getattr(module, "patch_size", None), int):
+            return PreprocessConfig(input_size=(size, size))
     return PreprocessConfig()
 
 
