@@ -16,11 +16,11 @@ from torch import nn
 from ..interpretation import GradCAM
 from ..interpretation._images import to_pixels
 from ..interpretation._layers import resolve_layer
-from ..interpretation._tokens import num_prefix_tokens
+from ..interpretation.attention import token_layout
 from ..interpretation.preprocessing import resize_pixels
 from .class_names import resolve_class_names
 from .engine import ComputeEngine, Request
-from .methods import METHODS, Session, default_methods
+from .methods import METHODS, Session, default_methods, is_vision_transformer
 from .serializers import COLORMAPS, colormap_tables, composite, fit_within, image_bytes, map_bytes, resize_map
 
 STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
@@ -310,17 +310,12 @@ def _display_image(image, explainer, max_side: int):
 
 
 def _token_grid(model: nn.Module, explainer) -> dict:
-    """The patch grid the view hit-tests clicks against ({} for models without tokens)."""
-    if num_prefix_tokens(model) is None:
+    """The patch grid the view hit-tests clicks against ({} for models without attention)."""
+    if not is_vision_transformer(model):
         return {}
-    from ..interpretation._tokens import patch_size, token_grid
-
-    h, w = explainer.preprocessor.config.input_size
-    patch = patch_size(model)
-    if patch is None:
-        return {}
-    prefix, rows, cols = token_grid(num_prefix_tokens(model) + (h // patch[0]) * (w // patch[1]), (h, w), num_prefix_tokens(model), patch)
-    return {"prefix": prefix, "rows": rows, "cols": cols, "tokens": prefix + rows * cols}
+    layout = token_layout(model, explainer.preprocessor.config.input_size)
+    rows, cols = layout.grid
+    return {"prefix": layout.prefix, "rows": rows, "cols": cols, "tokens": layout.num_tokens}
 
 
 def _in_range(name: str, value, low, high):

@@ -13,8 +13,8 @@ from typing import Callable, Hashable, Mapping
 import numpy as np
 from torch import nn
 
-from ..interpretation import GradCAM, GradCAMPlusPlus
-from ..interpretation._tokens import num_prefix_tokens
+from ..interpretation import AttentionRollout, GradCAM, GradCAMPlusPlus
+from ..interpretation.attention.capture import check_attention_model
 
 Progress = Callable[[int, int], None]
 SMOOTHGRAD_PARAMS = ("noise_level", "num_samples")
@@ -73,12 +73,54 @@ def _smooth(session: Session, explainer, state: Mapping, progress: Progress) -> 
     return smooth.explain(session.image, target_class=state["target_class"], progress=progress)
 
 
-METHODS = {m.name: m for m in (CamMethod("gradcam", GradCAM), CamMethod("gradcam++", GradCAMPlusPlus))}
+class AttentionMethod:
+    """Attention rollout (the classifier's token) or attention flow (from ``target_patch``).
+
+    Both read the same rollout matrix, kept per (head fusion, discard ratio): the first map
+    costs one forward pass, every patch click after it none.
+    """
+
+    def __init__(self, name: str, from_patch: bool):
+        self.name = name
+        self.from_patch = from_patch
+        self.params = ("head_fusion", "discard_ratio") + (("target_patch",) if from_patch else ())
+
+    def applies_to(self, model: nn.Module) -> bool:
+        return is_vision_transformer(model)
+
+    def key(self, state: Mapping) -> tuple:
+        return (self.name, *(state[p] for p in self.params))
+
+    def compute(self, session: Session, state: Mapping, progress: Progress) -> dict[Hashable, np.ndarray]:
+        fusion, discard = state["head_fusion"], state["discard_ratio"]
+        rollout = session.explainer(
+            ("rollout", fusion, discard),
+            lambda: AttentionRollout(session.model, head_fusion=fusion, discard_ratio=discard, use_cuda=session.use_cuda).rollout(
+                session.image
+            ),
+        )
+        token = state["target_patch"] if self.from_patch else None
+        return {self.key(state): rollout.map(token)}
+
+
+METHODS = {
+    m.name: m
+    for m in (
+        CamMethod("gradcam", GradCAM),
+        CamMethod("gradcam++", GradCAMPlusPlus),
+        AttentionMethod("attention_rollout", from_patch=False),
+        AttentionMethod("attention_flow", from_patch=True),
+    )
+}
 
 
 def is_vision_transformer(model: nn.Module) -> bool:
-    """True when the model has a token layout (prefix tokens) the attention methods can read."""
-    return num_prefix_tokens(model) is not None
+    """True when the attention methods can read the model's self-attention layers."""
+    try:
+        check_attention_model(model)
+    except TypeError:
+        return False
+    return True
 
 
 def default_methods(model: nn.Module) -> list[str]:
