@@ -5,7 +5,9 @@ from .base import Attribution, BaseInterpreter
 from .cam import BaseCAM
 from .gradcam import GradCAM
 from .gradcam_plusplus import GradCAMPlusPlus
+from .integrated_gradients import IntegratedGradients
 from .preprocessing import PreprocessConfig
+from .smoothgrad import SmoothGrad
 
 __all__ = [
     "Attribution",
@@ -13,6 +15,8 @@ __all__ = [
     "BaseInterpreter",
     "GradCAM",
     "GradCAMPlusPlus",
+    "IntegratedGradients",
     "LayerInfo",
     "PreprocessConfig",
+    "SmoothGrad",
 ]
