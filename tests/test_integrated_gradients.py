@@ -27,6 +27,13 @@ from forward_counter import forward_batches  # noqa: E402
 SMALL = {"input_size": (32, 32)}  # ImageNet mean/std, bilinear resize to 32x32: fast tests
 
 
+@pytest.fixture(scope="module")
+def train_model():
+    """A resnet18 in train mode, shared by the failure tests (each checks it is left unchanged)."""
+    torch.manual_seed(0)
+    return timm.create_model("resnet18", pretrained=False, num_classes=10).train()
+
+
 class HalvesNet(nn.Module):
     """A linear model: class 0 is the sum of the input's left half minus its right half; class 1 = -class 0.
 
@@ -263,9 +270,8 @@ class Cancelled(Exception):
     pass
 
 
-def test_a_raising_progress_callback_cancels_at_once():
-    torch.manual_seed(0)
-    model = timm.create_model("resnet18", pretrained=False, num_classes=10).train()
+def test_a_raising_progress_callback_cancels_at_once(train_model):
+    model = train_model
     snapshot = ModelSnapshot(model)
     explainer = IntegratedGradients(model, steps=10, use_cuda=False, internal_batch_size=2, preprocess=SMALL)
 
@@ -304,8 +310,8 @@ def test_explain_batch_progress_bar_can_be_turned_off(resnet18, capsys):
         ({"internal_batch_size": 0}, ValueError, ["internal_batch_size", "at least 1"]),
     ],
 )
-def test_bad_arguments_are_refused_by_name(kwargs, error, words):
-    model = timm.create_model("test_resnet", pretrained=False).train()
+def test_bad_arguments_are_refused_by_name(train_model, kwargs, error, words):
+    model = train_model
     snapshot = ModelSnapshot(model)
     with pytest.raises(error) as info:
         IntegratedGradients(model, use_cuda=False, **kwargs)
@@ -326,9 +332,8 @@ def test_bad_arguments_are_refused_by_name(kwargs, error, words):
     ],
     ids=["baseline-shape", "class-range", "class-list", "tolerance", "progress-type", "class-count"],
 )
-def test_call_errors_leave_the_model_unchanged(call):
-    torch.manual_seed(0)
-    model = timm.create_model("resnet18", pretrained=False, num_classes=10).train()
+def test_call_errors_leave_the_model_unchanged(train_model, call):
+    model = train_model
     snapshot = ModelSnapshot(model)
     explainer = IntegratedGradients(model, baseline=torch.zeros(3, 32, 32), steps=2, use_cuda=False, preprocess=SMALL)
     with pytest.raises((TypeError, ValueError)) as info:

@@ -15,6 +15,13 @@ from forward_counter import forward_batches
 SMALL = {"input_size": (32, 32)}
 
 
+@pytest.fixture(scope="module")
+def train_model():
+    """A resnet18 in train mode, shared by the failure tests (each checks it is left unchanged)."""
+    torch.manual_seed(0)
+    return timm.create_model("resnet18", pretrained=False, num_classes=10).train()
+
+
 class SquaredInput(BaseInterpreter):
     """Stands in for any future method: its map is the squared input averaged over channels.
 
@@ -182,9 +189,8 @@ class Cancelled(Exception):
 
 
 @pytest.mark.parametrize("base_kind", ["gradcam", "ig"])
-def test_a_raising_progress_callback_cancels_at_once(base_kind):
-    torch.manual_seed(0)
-    model = timm.create_model("resnet18", pretrained=False, num_classes=10).train()
+def test_a_raising_progress_callback_cancels_at_once(train_model, base_kind):
+    model = train_model
     snapshot = ModelSnapshot(model)
     base = GradCAM(model, use_cuda=False) if base_kind == "gradcam" else IntegratedGradients(model, steps=4, use_cuda=False, internal_batch_size=2, preprocess=SMALL)
     smooth = SmoothGrad(base, num_samples=6, batch_size=2, seed=0)
@@ -230,8 +236,8 @@ def test_bad_arguments_are_refused_by_name(tiny_model, kwargs, error, words):
         assert word in str(info.value)
 
 
-def test_base_that_is_not_an_explainer_is_refused():
-    model = timm.create_model("resnet18", pretrained=False, num_classes=10).train()
+def test_base_that_is_not_an_explainer_is_refused(train_model):
+    model = train_model
     snapshot = ModelSnapshot(model)
     for base in (model, "gradcam", None):
         with pytest.raises(ValueError, match="base_explainer must be an explainer"):
@@ -249,9 +255,8 @@ def test_base_that_is_not_an_explainer_is_refused():
     ],
     ids=["class-range", "nan-image", "progress-type", "class-count"],
 )
-def test_call_errors_leave_the_model_unchanged(call):
-    torch.manual_seed(0)
-    model = timm.create_model("resnet18", pretrained=False, num_classes=10).train()
+def test_call_errors_leave_the_model_unchanged(train_model, call):
+    model = train_model
     snapshot = ModelSnapshot(model)
     smooth = SmoothGrad(GradCAM(model, use_cuda=False), num_samples=2, seed=0)
     with pytest.raises((TypeError, ValueError)):

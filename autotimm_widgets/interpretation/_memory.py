@@ -10,7 +10,14 @@ The rule, used for IG's default ``internal_batch_size`` and SmoothGrad's default
   and the backward pass needs about as much again for gradients;
 * ``budget``: on a GPU, half of the memory free on the device (free in the driver plus what
   PyTorch holds cached but unused); on the CPU, a quarter of the available RAM
-  (``MemAvailable`` on Linux), or ``CPU_FALLBACK_BYTES`` where that cannot be read.
+  (``MemAvailable`` on Linux; ``CPU_FALLBACK_BYTES`` where that cannot be read), but at most
+  ``CPU_MAX_BYTES`` (2 GiB).
+
+Why the CPU cap: on the CPU a bigger batch does not run faster per row (the cores are busy from
+a few rows on), while a bigger working set spills the caches and page-faults freshly allocated
+activation memory. Measured on 2 cores, resnet50 at 224 px, one forward and backward of 50 rows
+in total: 34 s as one batch, 18-20 s in chunks of 5-10 rows, 25 s one row at a time. The cap
+gives resnet50 chunks of 7 rows, resnet18 chunks of about 29.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ ROW_FACTOR = 2
 GPU_FRACTION = 0.5
 CPU_FRACTION = 0.25
 CPU_FALLBACK_BYTES = 2 * 1024**3
+CPU_MAX_BYTES = 2 * 1024**3
 
 
 def activation_bytes(model: nn.Module, row: torch.Tensor) -> int:
@@ -46,7 +54,7 @@ def memory_budget(device: torch.device) -> int:
         cached = torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
         return int(GPU_FRACTION * (free + cached))
     available = _available_ram()
-    return int(CPU_FRACTION * available) if available else CPU_FALLBACK_BYTES
+    return min(CPU_MAX_BYTES, int(CPU_FRACTION * available)) if available else CPU_FALLBACK_BYTES
 
 
 def rows_that_fit(bytes_per_row: int, device: torch.device) -> int:

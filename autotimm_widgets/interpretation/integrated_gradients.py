@@ -56,7 +56,8 @@ class IntegratedGradients(BaseInterpreter):
         method: quadrature rule, one of ``quadrature.METHODS``; ``'gausslegendre'`` by default.
         internal_batch_size: scaled inputs per forward and backward pass (all images x steps
             are split into chunks of this many rows). ``None`` sizes chunks to fit memory: see
-            ``_memory`` (a quarter of the available RAM on the CPU, half the free GPU memory).
+            ``_memory`` (on the CPU a quarter of the available RAM, at most 2 GiB; on a GPU half
+            its free memory).
         preprocess: overrides the model's own preprocessing.
 
     ``explain`` gives |sum over channels of IG| resized to the image and normalised to [0, 1];

@@ -65,8 +65,9 @@ class SmoothGrad(BaseInterpreter):
         self.batch_size = positive_int(batch_size, "batch_size", allow_none=True)
         self.seed = _check_seed(seed, base_explainer.device)
         self.base_explainer = base_explainer
-        # Share the base's model, device and preprocessing rather than resolving them again.
-        self.model, self.device, self.preprocessor = base_explainer.model, base_explainer.device, base_explainer.preprocessor
+        super().__init__(base_explainer.model, use_cuda=base_explainer.device.type == "cuda")
+        # The base's own device and preprocessing (a custom ``preprocess`` included) are the ones used.
+        self.device, self.preprocessor = base_explainer.device, base_explainer.preprocessor
         self._sizer = RowSizer(self.model)
 
     @property
