@@ -6,7 +6,9 @@ from .base import Attribution, BaseInterpreter
 from .cam import BaseCAM
 from .gradcam import GradCAM
 from .gradcam_plusplus import GradCAMPlusPlus
+from .integrated_gradients import IntegratedGradients
 from .preprocessing import PreprocessConfig
+from .smoothgrad import SmoothGrad
 
 __all__ = [
     "AttentionFlow",
@@ -17,8 +19,10 @@ __all__ = [
     "GradCAM",
     "GradCAMPlusPlus",
     "GradientWeightedRollout",
+    "IntegratedGradients",
     "LayerInfo",
     "PreprocessConfig",
     "Rollout",
+    "SmoothGrad",
     "TokenLayout",
 ]

@@ -1,0 +1,127 @@
+"""SmoothGrad (Smilkov et al., 2017) around any explainer, with the noisy samples run as batches.
+
+For an input x (the preprocessed tensor, i.e. in the model's input space) SmoothGrad averages
+the base explainer's raw maps over ``num_samples`` noisy copies
+
+    x + N(0, sigma^2),  sigma = noise_level * (max(x) - min(x)),
+
+with max and min taken over the whole input tensor of that image, and the noise added in the
+model's input space (after normalisation), independently per element. The class explained is
+the one asked for, or the class predicted for the clean input (never a noisy copy's). The
+averaged map is then resized and normalised like any other map.
+
+The noisy copies go through the base's batched ``_attribute`` ``batch_size`` copies at a time,
+so any explainer works (GradCAM, GradCAM++, Integrated Gradients, ...). For IG each call of
+``batch_size`` copies is ``batch_size x steps`` scaled inputs, which IG again splits by its
+``internal_batch_size``: memory is bounded at both levels.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ._checks import non_negative, positive_int
+from ._memory import RowSizer
+from ._model import logits_of
+from ._progress import check_progress, rows_per_input, tracking, worth
+from .base import Attribution, BaseInterpreter
+
+
+class SmoothGrad(BaseInterpreter):
+    """Noise-averaged maps of a base explainer.
+
+    Args:
+        base_explainer: any :class:`BaseInterpreter` (its model, device and preprocessing are used).
+        noise_level: noise sigma as a fraction of the input's value range (>= 0); 0 returns the
+            base explainer's map exactly.
+        num_samples: noisy copies averaged per image (>= 1).
+        batch_size: noisy copies per call of the base's batched path. ``None``: as many as fit
+            memory, by the rule in ``_memory`` applied to ``rows_per_input(base)`` rows per copy
+            (1 for GradCAM, ``steps`` for IG).
+        seed: ``None`` draws from PyTorch's global generator (reproducible after
+            ``torch.manual_seed``); an int makes every call give the same result; a
+            ``torch.Generator`` on the explainer's device is used as it is (its state advances).
+    """
+
+    def __init__(
+        self,
+        base_explainer: BaseInterpreter,
+        noise_level: float = 0.15,
+        num_samples: int = 50,
+        *,
+        batch_size: int | None = None,
+        seed: int | torch.Generator | None = None,
+    ):
+        if not isinstance(base_explainer, BaseInterpreter):
+            raise ValueError(
+                "base_explainer must be an explainer (a BaseInterpreter such as GradCAM(model) or "
+                f"IntegratedGradients(model)); got {type(base_explainer).__name__}."
+            )
+        self.noise_level = non_negative(noise_level, "noise_level")
+        self.num_samples = positive_int(num_samples, "num_samples")
+        self.batch_size = positive_int(batch_size, "batch_size", allow_none=True)
+        self.seed = _check_seed(seed, base_explainer.device)
+        self.base_explainer = base_explainer
+        super().__init__(base_explainer.model, use_cuda=base_explainer.device.type == "cuda")
+        # The base's own device and preprocessing (a custom ``preprocess`` included) are the ones used.
+        self.device, self.preprocessor = base_explainer.device, base_explainer.preprocessor
+        self._sizer = RowSizer(self.model)
+
+    @property
+    def _rows_per_input(self) -> int:
+        return self.num_samples * rows_per_input(self.base_explainer)
+
+    def explain(self, image, target_class=None, normalize: bool = True, *, progress=None) -> np.ndarray:
+        """(H, W) in [0, 1], the smoothed map lined up with ``image`` (see ``BaseInterpreter.explain``).
+
+        ``progress(done, total)`` is called after every internal batch (units: model input rows,
+        ``num_samples x rows_per_input(base)``); an exception it raises stops the work at once.
+        """
+        with tracking(check_progress(progress), self._rows_per_input):
+            return super().explain(image, target_class, normalize)
+
+    def _attribute(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> Attribution:
+        base = self.base_explainer
+        if self.noise_level == 0:  # every copy would be x itself: the base map, exactly
+            with worth(inputs.shape[0] * self._rows_per_input):
+                return base._attribute(inputs, classes)
+        with torch.no_grad():
+            logits = logits_of(self.model(inputs))
+        targets = self._targets(logits, classes)  # the clean input's prediction, not a noisy copy's
+        per_image = targets.tolist()
+        count, samples = inputs.shape[0], self.num_samples
+        sigma = self.noise_level * (inputs.amax(dim=(1, 2, 3)) - inputs.amin(dim=(1, 2, 3)))
+        generator = self._generator()
+        batch = self.batch_size or max(1, self._sizer.rows(inputs) // rows_per_input(base))
+        sums = None
+        for start in range(0, count * samples, batch):
+            stop = min(count * samples, start + batch)
+            image = torch.arange(start, stop, device=inputs.device).div(samples, rounding_mode="floor")
+            noise = torch.randn((stop - start, *inputs.shape[1:]), generator=generator, device=inputs.device, dtype=inputs.dtype)
+            noisy = inputs[image].addcmul_(sigma[image].view(-1, 1, 1, 1), noise)
+            with worth((stop - start) * rows_per_input(base)):
+                maps = base._attribute(noisy, [per_image[r // samples] for r in range(start, stop)]).maps
+            if sums is None:
+                sums = torch.zeros((count, *maps.shape[1:]), device=maps.device, dtype=torch.promote_types(maps.dtype, torch.float32))
+            sums.index_add_(0, image, maps.to(sums.dtype))
+        return Attribution(sums / samples, logits.detach(), targets)
+
+    def _generator(self) -> torch.Generator | None:
+        if isinstance(self.seed, torch.Generator):
+            return self.seed
+        if self.seed is None:
+            return None
+        return torch.Generator(device=self.device).manual_seed(self.seed)
+
+
+def _check_seed(seed, device: torch.device):
+    if seed is None or isinstance(seed, torch.Generator):
+        if isinstance(seed, torch.Generator) and seed.device.type != device.type:
+            raise ValueError(f"seed is a generator on {seed.device} but the explainer runs on {device}; make it there.")
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be None, an int or a torch.Generator; got {type(seed).__name__}.")
+    return int(seed)
