@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
-import pytest
-import timm
-import torch
-from torch import nn
-
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Idle OpenMP threads sleep instead of spinning: on a shared 2-core machine (and with the
+# e2e kernel beside pytest) spinning threads slow every forward pass many times over.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import timm  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 

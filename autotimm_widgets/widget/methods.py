@@ -13,7 +13,7 @@ from typing import Callable, Hashable, Mapping
 import numpy as np
 from torch import nn
 
-from ..interpretation import AttentionRollout, GradCAM, GradCAMPlusPlus
+from ..interpretation import AttentionRollout, GradCAM, GradCAMPlusPlus, IntegratedGradients, SmoothGrad
 from ..interpretation.attention.capture import check_attention_model
 
 Progress = Callable[[int, int], None]
@@ -66,9 +66,31 @@ class CamMethod:
         return {self.key({**state, "target_class": c}): m for c, m in zip(classes, maps, strict=True)}
 
 
-def _smooth(session: Session, explainer, state: Mapping, progress: Progress) -> np.ndarray:
-    from ..interpretation import SmoothGrad
+class IntegratedGradientsMethod:
+    """Integrated Gradients with the chosen steps and baseline, optionally smoothed."""
 
+    name = "integrated_gradients"
+    params = ("target_class", "steps", "baseline", "smoothgrad")
+
+    def applies_to(self, model: nn.Module) -> bool:
+        return True
+
+    def key(self, state: Mapping) -> tuple:
+        extra = SMOOTHGRAD_PARAMS if state["smoothgrad"] else ()
+        return (self.name, *(state[p] for p in self.params + extra))
+
+    def compute(self, session: Session, state: Mapping, progress: Progress) -> dict[Hashable, np.ndarray]:
+        steps, baseline = state["steps"], state["baseline"]
+        explainer = session.explainer(
+            (self.name, steps, baseline),
+            lambda: IntegratedGradients(session.model, baseline=baseline, steps=steps, use_cuda=session.use_cuda),
+        )
+        if state["smoothgrad"]:
+            return {self.key(state): _smooth(session, explainer, state, progress)}
+        return {self.key(state): explainer.explain(session.image, target_class=state["target_class"], progress=progress)}
+
+
+def _smooth(session: Session, explainer, state: Mapping, progress: Progress) -> np.ndarray:
     smooth = SmoothGrad(explainer, noise_level=state["noise_level"], num_samples=state["num_samples"], seed=SMOOTHGRAD_SEED)
     return smooth.explain(session.image, target_class=state["target_class"], progress=progress)
 
@@ -108,6 +130,7 @@ METHODS = {
     for m in (
         CamMethod("gradcam", GradCAM),
         CamMethod("gradcam++", GradCAMPlusPlus),
+        IntegratedGradientsMethod(),
         AttentionMethod("attention_rollout", from_patch=False),
         AttentionMethod("attention_flow", from_patch=True),
     )
