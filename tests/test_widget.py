@@ -27,7 +27,7 @@ def test_initial_state_is_the_predicted_class_with_a_map(widget, resnet18):
     assert widget.target_class == int(explainer.predict(random_image(120, 160)).argmax())
     np.testing.assert_allclose(widget.heatmap, explainer.explain(random_image(120, 160), widget.target_class), atol=1e-5)
     assert widget.heatmap.shape == (120, 160) and widget.heatmap.dtype == np.float32
-    assert widget._methods == ["gradcam", "gradcam++"]
+    assert widget._methods == ["gradcam", "gradcam++", "integrated_gradients"]  # no attention: not a ViT
     assert [c["name"] for c in widget._top_classes][:1] == [f"class {widget.target_class}"]
 
 
@@ -197,3 +197,62 @@ def test_the_model_is_left_unchanged(resnet18):
     w.close()
     snapshot.assert_unchanged()
     resnet18.eval()
+
+
+def test_integrated_gradients_and_smoothgrad_through_the_widget(resnet18):
+    from autotimm_widgets.interpretation import IntegratedGradients, SmoothGrad
+
+    image = random_image(64, 80)
+    w = ExplainerWidget(resnet18, image, use_cuda=False, method="integrated_gradients", steps=8, baseline="blur")
+    w.wait(60)
+    expected = IntegratedGradients(resnet18, baseline="blur", steps=8, use_cuda=False).explain(image, w.target_class)
+    np.testing.assert_allclose(w.heatmap, expected, atol=1e-4)
+    w.smoothgrad, w.num_samples, w.noise_level = True, 4, 0.2
+    w.wait(60)
+    smooth = SmoothGrad(IntegratedGradients(resnet18, baseline="blur", steps=8, use_cuda=False), noise_level=0.2, num_samples=4, seed=0)
+    np.testing.assert_allclose(w.heatmap, smooth.explain(image, w.target_class), atol=1e-4)
+    w.method = "gradcam"
+    w.wait(60)
+    smooth = SmoothGrad(GradCAM(resnet18, use_cuda=False), noise_level=0.2, num_samples=4, seed=0)
+    np.testing.assert_allclose(w.heatmap, smooth.explain(image, w.target_class), atol=1e-4)
+    w.close()
+
+
+def test_superseded_long_work_is_abandoned_between_batches(resnet18):
+    w = ExplainerWidget(resnet18, random_image(64, 80), use_cuda=False, method="integrated_gradients", steps=4)
+    w.wait(60)
+    progress_seen = []
+    w.observe(lambda change: progress_seen.append(change["new"]), "progress")
+    w.steps = 1000  # long: many internal batches
+    while not progress_seen or w.status != "computing":
+        w._engine.wait(0.01)
+    w.steps = 2
+    w.wait(60)
+    assert w._heatmap["state"]["steps"] == 2 and w.status == "idle"
+    assert max(progress_seen[:-1] or [0]) < 1.0, "the 1000-step computation was not abandoned"
+    w.close()
+
+
+def test_attention_methods_on_a_vit(vit_tiny):
+    from autotimm_widgets.interpretation import AttentionRollout
+
+    image = random_image(90, 120)
+    w = ExplainerWidget(vit_tiny, image, use_cuda=False, method="attention_rollout")
+    assert w._methods[-2:] == ["attention_rollout", "attention_flow"]
+    assert w._grid == {"prefix": 1, "rows": 14, "cols": 14, "tokens": 197}
+    w.wait(60)
+    rollout = AttentionRollout(vit_tiny, use_cuda=False).rollout(image)
+    np.testing.assert_allclose(w.heatmap, rollout.map(), atol=1e-5)
+    w.method, w.discard_ratio = "attention_flow", 0.0
+    w.wait(60)
+    flow = AttentionRollout(vit_tiny, discard_ratio=0.0, use_cuda=False).rollout(image)
+    computations = w._engine.computations
+    for token in (1, 100, 196):
+        w.target_patch = token
+        w.wait(10)
+        np.testing.assert_allclose(w.heatmap, flow.map(token), atol=1e-5)
+    assert w._engine.computations == computations + 3  # three cheap readings...
+    assert len([k for k in w._session._explainers if k[0] == "rollout"]) == 2  # ...of two rollouts, one per discard ratio
+    with pytest.raises(traitlets.TraitError, match=r"\[0, 196\]"):
+        w.target_patch = 197
+    w.close()
