@@ -37,12 +37,15 @@ export class HeatmapCanvas {
     this.context.putImageData(this.frame, 0, 0);
     const rect = patch == null ? null : patchRect(patch, width, height, grid);
     if (rect) {
+      // Pixel-aligned: a 1 px black line just outside the patch, a 2 px white line inside it.
+      const x = Math.round(rect.x), y = Math.round(rect.y);
+      const w = Math.round(rect.x + rect.w) - x, h = Math.round(rect.y + rect.h) - y;
+      this.context.lineWidth = 1;
+      this.context.strokeStyle = "#000000";
+      this.context.strokeRect(x - 0.5, y - 0.5, w + 1, h + 1);
       this.context.lineWidth = 2;
       this.context.strokeStyle = "#ffffff";
-      this.context.strokeRect(rect.x + 1, rect.y + 1, rect.w - 2, rect.h - 2);
-      this.context.strokeStyle = "#000000";
-      this.context.lineWidth = 1;
-      this.context.strokeRect(rect.x, rect.y, rect.w, rect.h);
+      this.context.strokeRect(x + 1, y + 1, w - 2, h - 2);
     }
     this.paints += 1;
     this.canvas.dataset.paints = String(this.paints);
