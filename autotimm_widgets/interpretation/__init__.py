@@ -4,6 +4,7 @@ from ._layers import LayerInfo
 from .attention import AttentionFlow, AttentionRollout, GradientWeightedRollout, Rollout, TokenLayout
 from .base import Attribution, BaseInterpreter
 from .cam import BaseCAM
+from .compare import compare_figure, compare_methods
 from .gradcam import GradCAM
 from .gradcam_plusplus import GradCAMPlusPlus
 from .integrated_gradients import IntegratedGradients
@@ -25,4 +26,6 @@ __all__ = [
     "Rollout",
     "SmoothGrad",
     "TokenLayout",
+    "compare_figure",
+    "compare_methods",
 ]

@@ -10,6 +10,7 @@ grid after dropping the prefix tokens.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import torch
@@ -85,6 +86,17 @@ class BaseCAM(BaseInterpreter):
         return maps[0] if single else maps
 
     def _attribute(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> Attribution:
+        evidence = self._evidence(inputs, classes)
+        return Attribution(self.cams(evidence.activations, evidence.gradients), evidence.logits, evidence.classes)
+
+    @classmethod
+    def cams(cls, activations: torch.Tensor, gradients: torch.Tensor) -> torch.Tensor:
+        """Non-negative maps (B, K, h, w) from activations (B, C, h, w) and gradients (B, K, C, h, w)."""
+        weights = cls.cam_weights(activations, gradients)
+        return torch.einsum("bkc,bchw->bkhw", weights, activations).clamp_min(0)
+
+    def _evidence(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> "CamEvidence":
+        """One forward pass and K backward passes through the head: what every CAM variant needs."""
         name, module = self._layer_for(inputs)
         # Layers before the target run without autograd: only the head is differentiated.
         with capture_output(module, f"layer {name!r}", grad_from_here=True) as captured, torch.no_grad():
@@ -100,9 +112,7 @@ class BaseCAM(BaseInterpreter):
         targets = self._targets(logits, classes)
         gradients = class_gradients(logits, activation, targets)
         activation, gradients = self._to_spatial(activation.detach(), gradients, tuple(inputs.shape[-2:]))
-        weights = self.cam_weights(activation, gradients)
-        cams = torch.einsum("bkc,bchw->bkhw", weights, activation).clamp_min(0)
-        return Attribution(cams, logits.detach(), targets)
+        return CamEvidence(activation, gradients, logits.detach(), targets)
 
     def _to_spatial(self, activation, gradients, input_hw):
         """Float32 (B, C, h, w) activations and (B, K, C, h, w) gradients, also for token layers."""
@@ -132,6 +142,16 @@ class BaseCAM(BaseInterpreter):
         h, w = self.preprocessor.config.input_size
         with torch.inference_mode(False):
             return torch.zeros(1, 3, h, w, device=self.device, dtype=model_dtype(self.model))
+
+
+@dataclass(frozen=True)
+class CamEvidence:
+    """Activations (B, C, h, w), gradients (B, K, C, h, w), logits (B, C) and classes (B, K)."""
+
+    activations: torch.Tensor
+    gradients: torch.Tensor
+    logits: torch.Tensor
+    classes: torch.Tensor
 
 
 def class_gradients(logits: torch.Tensor, activation: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
