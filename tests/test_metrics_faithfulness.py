@@ -16,7 +16,7 @@ from autotimm_widgets.interpretation.metrics import (
     insertion,
 )
 from autotimm_widgets.interpretation.preprocessing import Preprocessor
-from conftest import ModelSnapshot, random_image, square_image
+from conftest import BrightSpotNet, ModelSnapshot, random_image, square_image
 
 # BrightSpotNet's input is 224 x 224 (ImageNet defaults): a 112 px square is exactly 1/4 of the pixels.
 IMAGE = square_image(224, 224, 56, 56, 112)
@@ -188,3 +188,14 @@ def test_baselines_are_defined_in_pixel_space_and_normalised_like_the_input(brig
     assert not torch.allclose(blur, inputs)
     tiny = baseline_inputs(inputs[..., :3, :3], "blur", preprocessor)  # smaller than the kernel
     assert tiny.shape == (1, 3, 3, 3)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_runs_on_the_models_gpu_and_matches_the_cpu():
+    model = BrightSpotNet().eval()
+    want = faithfulness_curves(model, IMAGE, SQUARE, 0, steps=8)
+    model.cuda()
+    got = faithfulness_curves(model, IMAGE, torch.from_numpy(SQUARE).cuda(), 0, steps=8)
+    assert next(model.parameters()).is_cuda
+    for kind in ("deletion", "insertion"):
+        np.testing.assert_allclose(got[kind].scores, want[kind].scores, rtol=1e-4, atol=1e-6)

@@ -147,7 +147,8 @@ def test_a_factory_works_and_no_class_means_the_original_prediction_throughout()
 
 
 def test_default_layers_run_from_the_output_side():
-    resnet = timm.create_model("resnet18", pretrained=False, num_classes=3)
+    resnet = timm.create_model("resnet18", pretrained=False, num_classes=3).train()
+    snapshot = ModelSnapshot(resnet)
     assert randomisation_layers(resnet) == [
         "fc", "layer4.1", "layer4.0", "layer3.1", "layer3.0", "layer2.1", "layer2.0", "layer1.1", "layer1.0", "bn1", "conv1",
     ]  # fmt: skip
@@ -157,6 +158,7 @@ def test_default_layers_run_from_the_output_side():
         "head", "norm", *[f"blocks.{i}" for i in reversed(range(depth))], "patch_embed", "pos_embed", "cls_token",
     ]  # fmt: skip
     assert randomisation_layers(resnet, ["conv1", "fc", "layer2.0.bn1"]) == ["fc", "layer2.0.bn1", "conv1"]
+    snapshot.assert_unchanged()  # the order comes from one forward pass, in eval mode, with no hook left
 
 
 def test_rank_correlation_matches_scipy_with_ties_and_is_nan_for_flat_maps():

@@ -65,7 +65,7 @@ def faithfulness_curves(
     steps: int = 50,
     baseline: str = "blur",
     score: str = "probability",
-    batch_size: int = 64,
+    batch_size: int = 128,
     preprocess: PreprocessSpec = None,
 ) -> dict[str, FaithfulnessCurves]:
     """Deletion and/or insertion curves for a batch, sharing the preprocessing and the forward passes.
