@@ -7,6 +7,7 @@ import { ClassPanel } from "./classes.js";
 import { bytesOf } from "./colormap.js";
 import { checkbox, el, labelled, select, setOptions, slider } from "./controls.js";
 import { patchAt } from "./hit.js";
+import { ScoresPanel } from "./scores.js";
 
 const METHOD_LABELS = {
   gradcam: "GradCAM",
@@ -107,6 +108,11 @@ function render({ model, el: host }) {
   const errorBox = el(doc, "div", { testid: "atw-error", className: "atw-error" });
   const hint = el(doc, "div", { className: "atw-hint", text: "Click a patch to move the flow source." });
 
+  const scores = new ScoresPanel(doc, () => model.send({ type: "scores" }));
+  const renderScores = () => {
+    const value = model.get("_scores");
+    scores.render(value, heatmapMatches(model, value));
+  };
   const classes = new ClassPanel(doc, (index) => save({ target_class: index }));
   classes.search.addEventListener("input", () => renderClasses());
   const renderClasses = () => classes.render(model.get("_classes"), model.get("_top_classes"), model.get("target_class"));
@@ -117,6 +123,7 @@ function render({ model, el: host }) {
     withValue("Opacity", opacity, fields.opacity),
     labelled(doc, "Colormap", colormap),
     exportButton,
+    scores.root,
   ]);
   const root = el(doc, "div", { testid: "atw-root", className: "atw-root" }, [
     el(doc, "div", { className: "atw-picture" }, [picture.canvas, hint, status, errorBox]),
@@ -184,7 +191,8 @@ function render({ model, el: host }) {
     "method", "target_class", "layer", "smoothgrad", "noise_level", "num_samples",
     "steps", "baseline", "head_fusion", "discard_ratio", "target_patch",
   ];
-  for (const name of computeFields) on(`change:${name}`, () => { syncControls(); takeHeatmap(); });
+  for (const name of computeFields) on(`change:${name}`, () => { syncControls(); takeHeatmap(); renderScores(); });
+  on("change:_scores", renderScores);
   on("change:target_class", renderClasses);
   on("change:_top_classes", renderClasses);
   on("change:target_patch", repaint);
@@ -197,6 +205,7 @@ function render({ model, el: host }) {
   syncControls();
   syncStatus();
   renderClasses();
+  renderScores();
   repaint();
   takeHeatmap();
 

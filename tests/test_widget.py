@@ -256,3 +256,22 @@ def test_attention_methods_on_a_vit(vit_tiny):
     with pytest.raises(traitlets.TraitError, match=r"\[0, 196\]"):
         w.target_patch = 197
     w.close()
+
+
+def test_scores_of_the_current_map(widget, resnet18):
+    from autotimm_widgets.interpretation.metrics import deletion_insertion
+
+    assert widget.scores is None
+    widget._handle_msg({"content": {"data": {"method": "custom", "content": {"type": "scores"}}}, "buffers": []})
+    widget.wait(120)
+    scores = widget.scores
+    direct = deletion_insertion(resnet18, widget._session.image, widget._current_map, widget.target_class, steps=50)
+    assert scores["deletion_auc"] == pytest.approx(direct["deletion_auc"], abs=1e-6)
+    assert scores["insertion_auc"] == pytest.approx(direct["insertion_auc"], abs=1e-6)
+    assert len(scores["deletion_curve"]) == len(scores["insertion_curve"]) == 50
+    assert widget._scores["state"]["target_class"] == widget.target_class
+    widget.layer = "layer3"
+    widget.wait(30)
+    assert widget.scores is None  # scores belong to the map they were computed for
+    widget._handle_msg({"content": {"data": {"method": "custom", "content": {"type": "launch"}}}, "buffers": []})
+    assert widget.status == "error" and "unknown message" in widget.error

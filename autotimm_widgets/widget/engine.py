@@ -29,30 +29,30 @@ class Request:
     state: Mapping
 
 
-Compute = Callable[[Mapping, Callable[[int, int], None]], Mapping[Hashable, np.ndarray]]
+Compute = Callable[[Mapping, Callable[[int, int], None]], Mapping[Hashable, object]]
 
 
 class MapCache:
-    """LRU cache of maps, bounded by total bytes."""
+    """LRU cache of results (maps, or small dicts such as scores), bounded by total bytes."""
 
     def __init__(self, max_bytes: int = 256 * 2**20) -> None:
         self.max_bytes = max_bytes
         self._maps: OrderedDict[Hashable, np.ndarray] = OrderedDict()
         self._bytes = 0
 
-    def get(self, key: Hashable) -> np.ndarray | None:
+    def get(self, key: Hashable):
         found = self._maps.get(key)
         if found is not None:
             self._maps.move_to_end(key)
         return found
 
-    def put(self, key: Hashable, value: np.ndarray) -> None:
+    def put(self, key: Hashable, value) -> None:
         if key in self._maps:
-            self._bytes -= self._maps.pop(key).nbytes
+            self._bytes -= _size(self._maps.pop(key))
         self._maps[key] = value
-        self._bytes += value.nbytes
+        self._bytes += _size(value)
         while self._bytes > self.max_bytes and len(self._maps) > 1:
-            self._bytes -= self._maps.popitem(last=False)[1].nbytes
+            self._bytes -= _size(self._maps.popitem(last=False)[1])
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._maps
@@ -65,14 +65,18 @@ class MapCache:
         self._bytes = 0
 
 
+def _size(value) -> int:
+    return int(getattr(value, "nbytes", 4096))
+
+
 class ComputeEngine:
     """Runs ``compute`` for the newest submitted state on a daemon worker thread.
 
     Args:
-        compute: ``compute(state, progress) -> {key: map}``; it may return maps for several
-            keys at once (prefetching) and must call ``progress(done, total)`` between batches
+        compute: ``compute(state, progress) -> {key: result}``; it may return results for
+            several keys at once (prefetching) and must call ``progress(done, total)`` between batches
             of long work, which raises :class:`Superseded` once a newer request exists.
-        publish: called with (request, map) on the worker, while the request is the newest.
+        publish: called with (request, result) on the worker, while the request is the newest.
         fail: called with (request, exception) likewise.
         started: called with the request when a computation (not a cache hit) starts.
         report_progress: called with a fraction in [0, 1] during long computations.
@@ -81,7 +85,7 @@ class ComputeEngine:
     def __init__(
         self,
         compute: Compute,
-        publish: Callable[[Request, np.ndarray], None],
+        publish: Callable[[Request, object], None],
         fail: Callable[[Request, BaseException], None],
         started: Callable[[Request], None] = lambda request: None,
         report_progress: Callable[[float], None] = lambda fraction: None,

@@ -20,7 +20,7 @@ from ..interpretation.attention import token_layout
 from ..interpretation.preprocessing import resize_pixels
 from .class_names import resolve_class_names
 from .engine import ComputeEngine, Request
-from .methods import METHODS, Session, default_methods, is_vision_transformer
+from .methods import METHODS, Session, compute_scores, default_methods, is_vision_transformer, score_key
 from .serializers import COLORMAPS, colormap_tables, composite, fit_within, image_bytes, map_bytes, resize_map
 
 STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
@@ -84,6 +84,7 @@ class ExplainerWidget(anywidget.AnyWidget):
     _layers = t.List().tag(sync=True)
     _grid = t.Dict().tag(sync=True)
     _heatmap = t.Dict().tag(sync=True)
+    _scores = t.Dict().tag(sync=True)
 
     def __init__(
         self,
@@ -141,6 +142,7 @@ class ExplainerWidget(anywidget.AnyWidget):
         with self.hold_trait_notifications():
             for name, value in explainer_options.items():
                 setattr(self, name, value)
+        self.on_msg(self._on_view_message)
         self._ready = True
         self._request()
 
@@ -156,6 +158,24 @@ class ExplainerWidget(anywidget.AnyWidget):
         if not self._engine.wait(timeout):
             raise TimeoutError(f"the widget did not finish computing within {timeout} s")
         return self
+
+    def compute_scores(self) -> None:
+        """Ask for the deletion and insertion AUC of the current map (see ``metrics``).
+
+        Runs on the worker like every computation; the result lands in ``scores`` (and the
+        view's scores panel). Call ``wait()`` to block until it is there.
+        """
+        state = {name: getattr(self, name) for name in COMPUTE_FIELDS}
+        self._engine.submit(score_key(state), {**state, "scores": True})
+
+    @property
+    def scores(self) -> dict | None:
+        """The scores of the current map: deletion/insertion AUC and curves, or None."""
+        scores = self._scores
+        state = {name: getattr(self, name) for name in ("method", *METHODS[self.method].params)}
+        if not scores or scores.get("state") != state:
+            return None
+        return {k: v for k, v in scores.items() if k != "state"}
 
     def to_image(self):
         """The current view (image, map, opacity, colormap) as a PIL image at display size."""
@@ -250,7 +270,17 @@ class ExplainerWidget(anywidget.AnyWidget):
         self._engine.submit(METHODS[state["method"]].key(state), state)
 
     def _session_compute(self, state, progress):
-        return METHODS[state["method"]].compute(self._session, state, progress)
+        method = METHODS[state["method"]]
+        if state.get("scores"):
+            return compute_scores(self._session, state, progress, self._engine.cache.get(method.key(state)))
+        return method.compute(self._session, state, progress)
+
+    def _on_view_message(self, _widget, content, _buffers) -> None:
+        """Custom messages from the view: ``{"type": "scores"}`` asks for the scores."""
+        if isinstance(content, dict) and content.get("type") == "scores":
+            self.compute_scores()
+        else:
+            self._show_error(f"ignored an unknown message from the view: {str(content)[:200]}")
 
     def _started(self, request: Request) -> None:
         with self._lock:
@@ -265,17 +295,32 @@ class ExplainerWidget(anywidget.AnyWidget):
             with self._lock:
                 self.progress = float(fraction)
 
-    def _publish(self, request: Request, display_map: np.ndarray) -> None:
-        display_map = resize_map(display_map, self._display.shape[:2])
+    def _publish(self, request: Request, result) -> None:
+        scores = None
+        if request.state.get("scores"):
+            result, scores = result["map"], result["scores"]
+        display_map = resize_map(result, self._display.shape[:2])
         method = METHODS[request.state["method"]]
+        state = {name: request.state[name] for name in ("method", *method.params)}
         with self._lock:
             self._current_map = display_map
-            self._heatmap = {
-                "data": map_bytes(display_map),
-                "height": int(display_map.shape[0]),
-                "width": int(display_map.shape[1]),
-                "state": {name: request.state[name] for name in ("method", *method.params)},
-            }
+            if self._heatmap.get("state") != state or self._heatmap.get("data") is None or scores is None:
+                self._heatmap = {
+                    "data": map_bytes(display_map),
+                    "height": int(display_map.shape[0]),
+                    "width": int(display_map.shape[1]),
+                    "state": state,
+                }
+            if scores is not None:
+                self._scores = {
+                    "deletion_auc": float(scores["deletion_auc"]),
+                    "insertion_auc": float(scores["insertion_auc"]),
+                    "deletion_curve": [float(v) for v in scores["deletion_curve"]],
+                    "insertion_curve": [float(v) for v in scores["insertion_curve"]],
+                    "fractions": [float(v) for v in scores["fractions"]],
+                    "target_class": int(scores["target_class"]),
+                    "state": state,
+                }
             self.error = ""
             self.progress = 1.0
             self.status = "idle"

@@ -125,6 +125,34 @@ class AttentionMethod:
         return {self.key(state): rollout.map(token)}
 
 
+SCORE_STEPS = 50  # points on each deletion/insertion curve
+
+
+def score_key(state: Mapping) -> tuple:
+    """Cache key of the deletion/insertion scores of the map for ``state``."""
+    return ("scores", *METHODS[state["method"]].key(state))
+
+
+def compute_scores(session: Session, state: Mapping, progress: Progress, cached_map) -> dict[Hashable, object]:
+    """Deletion and insertion AUC and curves of the map for ``state`` (computing the map if needed).
+
+    The class scored is the state's class for class-specific methods and the predicted class
+    for the class-agnostic attention methods.
+    """
+    from ..interpretation.metrics import deletion_insertion
+
+    method = METHODS[state["method"]]
+    results: dict[Hashable, object] = {}
+    heatmap = cached_map
+    if heatmap is None:
+        results.update(method.compute(session, state, progress))
+        heatmap = results[method.key(state)]
+    target = state["target_class"] if "target_class" in method.params else session.top_classes[0]
+    scores = deletion_insertion(session.model, session.image, heatmap, target, steps=SCORE_STEPS)
+    results[score_key(state)] = {"map": heatmap, "scores": scores}
+    return results
+
+
 METHODS = {
     m.name: m
     for m in (

@@ -214,6 +214,18 @@ def test_a_burst_of_changes_ends_on_the_final_state(notebook):
     assert np.abs(canvas - expected).max() <= 1
 
 
+def test_scores_control(notebook):
+    root = notebook.root()
+    result = root.get_by_test_id("atw-scores-result")
+    assert result.get_attribute("data-state") == "none"
+    root.get_by_test_id("atw-scores").click()
+    root.locator("[data-testid=atw-scores-result][data-state=shown]").wait_for(timeout=120_000)
+    assert "deletion AUC" in result.inner_text() and "insertion AUC" in result.inner_text()
+    assert root.locator(".atw-scores-chart polyline").count() == 2
+    scores = notebook.value("w.scores")
+    assert f"{scores['deletion_auc']:.3f}" in result.inner_text()
+
+
 def test_dark_theme(notebook):
     root = notebook.root()
     light = root.evaluate("e => getComputedStyle(e).backgroundColor")
