@@ -5,7 +5,7 @@
 >>> scene = demo_image("two_classes")   # scene.image (128, 128, 3) uint8, scene.masks, scene.labels
 """
 
-from .data import CLASS_NAMES, DemoImage, demo_image, demo_images
+from .data import CLASS_NAMES, CURATED_NAMES, DemoImage, demo_image, demo_images
 from .models import DemoModel, load_demo_model
 
-__all__ = ["CLASS_NAMES", "DemoImage", "DemoModel", "demo_image", "demo_images", "load_demo_model"]
+__all__ = ["CLASS_NAMES", "CURATED_NAMES", "DemoImage", "DemoModel", "demo_image", "demo_images", "load_demo_model"]

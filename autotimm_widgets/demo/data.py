@@ -8,7 +8,9 @@ stripes, a smooth colour field, thin line clutter, dots and pixel noise.
 
 Generation is deterministic: image ``i`` of ``demo_images(n, seed)`` depends only on
 ``(seed, i)``, so ``demo_images(3, s)`` is the start of ``demo_images(100, s)``. Scene
-parameters are drawn per image; pixels are rendered for a whole batch at once with torch.
+parameters are drawn per image (a few dozen numbers); the background's colour field and
+stripes are computed for a whole batch with torch; clutter and objects are rasterised by
+Pillow, and each object's mask is exactly the set of pixels painted in its colour.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from PIL import Image, ImageDraw
 CLASS_NAMES: tuple[str, ...] = ("circle", "square", "triangle", "star", "cross", "heart")
 IMAGE_SIZE = 128
 MAX_OBJECTS = 3
-CURATED = ("two_classes", "same_class_twice")
 
 _LINES = 8  # clutter line segments per image
 _DOTS = 10  # clutter dots per image
@@ -88,37 +89,44 @@ def demo_images(n: int, seed: int = 0, size: int = IMAGE_SIZE) -> list[DemoImage
 
 
 def demo_image(name: str, size: int = IMAGE_SIZE) -> DemoImage:
-    """A hand-placed scene for demos and tests, on a generated background.
+    """A hand-placed scene of ``size`` x ``size`` px for demos and tests, on a generated background.
 
-    * ``"two_classes"``: a star (upper left) and a heart (lower right): switching the
-      explained class moves the heatmap from one to the other.
-    * ``"same_class_twice"``: two squares, the case where GradCAM++ covers both objects
-      better than GradCAM.
+    * ``"two_classes"``: a yellow star (upper left) and a red heart (lower right):
+      switching the explained class moves the heatmap from one object to the other.
+    * ``"same_class_twice"``: a red and a green square, the several-instances case that
+      GradCAM++ was designed for; compare GradCAM and GradCAM++ on it.
     """
-    star, heart, square = CLASS_NAMES.index("star"), CLASS_NAMES.index("heart"), CLASS_NAMES.index("square")
-    scenes = {  # objects as (class, cy, cx, radius) in fractions of the size, angle, colour
-        "two_classes": (
-            [(star, 0.32, 0.31, 0.17, 0.3, (0.95, 0.85, 0.15)), (heart, 0.68, 0.70, 0.17, 0.0, (0.9, 0.2, 0.35))],
-            11,
-        ),
-        "same_class_twice": (
-            [(square, 0.31, 0.69, 0.16, 0.4, (0.95, 0.3, 0.25)), (square, 0.70, 0.30, 0.15, 1.1, (0.25, 0.85, 0.35))],
-            12,
-        ),
-    }
-    if name not in scenes:
-        raise ValueError(f"unknown demo image {name!r}; choose one of {list(scenes)}.")
-    placed, background_seed = scenes[name]
-    objects = [_Object(c, cy * size, cx * size, r * size, angle, colour) for c, cy, cx, r, angle, colour in placed]
+    if name not in _CURATED:
+        raise ValueError(f"unknown demo image {name!r}; choose one of {list(_CURATED)}.")
+    placed, background_seed = _CURATED[name]
+    objects = [
+        _Object(CLASS_NAMES.index(c), cy * size, cx * size, r * size, angle, colour) for c, cy, cx, r, angle, colour in placed
+    ]
     background = _sample_background(np.random.default_rng([background_seed, 2**31]), size)
     return _render([objects], [background], size)[0]
 
 
+# Curated scenes: objects as (class, cy, cx, radius in fractions of the size, angle, colour), background seed.
+_CURATED = {
+    "two_classes": (
+        [("star", 0.32, 0.31, 0.17, 0.3, (0.95, 0.85, 0.15)), ("heart", 0.68, 0.70, 0.17, 0.25, (0.9, 0.2, 0.35))],
+        11,
+    ),
+    "same_class_twice": (
+        [("square", 0.31, 0.69, 0.16, 0.4, (0.95, 0.3, 0.25)), ("square", 0.70, 0.30, 0.15, 1.1, (0.25, 0.85, 0.35))],
+        12,
+    ),
+}
+CURATED_NAMES = tuple(_CURATED)
+
+
 # -- sampling: per image, a few dozen numbers ------------------------------------------
 def _sample_objects(rng: np.random.Generator, size: int) -> list[_Object]:
-    count = int(rng.choice([1, 2, 3], p=[0.2, 0.4, 0.4]))
+    count = int(rng.choice(np.arange(1, MAX_OBJECTS + 1), p=[0.2, 0.4, 0.4]))
     objects: list[_Object] = []
-    while len(objects) < count:  # rejection sampling of non-overlapping positions
+    attempts = 0
+    while len(objects) < count and attempts < 1000:  # rejection sampling of non-overlapping positions
+        attempts += 1  # (the cap only matters when earlier objects leave no room: then the scene has fewer)
         radius = rng.uniform(0.14, 0.19) * size
         cy, cx = rng.uniform(radius + 3, size - radius - 3, size=2)
         if all(math.hypot(cy - o.cy, cx - o.cx) > radius + o.radius + 4 for o in objects):
@@ -126,6 +134,7 @@ def _sample_objects(rng: np.random.Generator, size: int) -> list[_Object]:
             objects.append(
                 _Object(int(rng.integers(len(CLASS_NAMES))), cy, cx, radius, rng.uniform(0, 2 * math.pi), colorsys.hsv_to_rgb(hue, sat, val))
             )
+            attempts = 0
     return objects
 
 

@@ -39,13 +39,17 @@ def normalize_pixels(pixels: torch.Tensor, mean: Sequence[float], std: Sequence[
 
 @torch.no_grad()
 def predict(model: nn.Module, pixels: torch.Tensor, mean, std, batch_size: int = 200) -> torch.Tensor:
-    """(N, K) bool: classes ``model`` predicts present in (N, 3, H, W) uint8 ``pixels``."""
-    was_training = model.training
+    """(N, K) bool: the classes ``model`` (in eval mode) predicts present in (N, 3, H, W) uint8 ``pixels``.
+
+    Each submodule's train/eval mode is restored afterwards.
+    """
+    modes = {module: module.training for module in model.modules()}
     model.eval()
     try:
         chunks = [model(normalize_pixels(pixels[i : i + batch_size], mean, std)) > 0 for i in range(0, len(pixels), batch_size)]
     finally:
-        model.train(was_training)
+        for module, training in modes.items():
+            module.training = training
     return torch.cat(chunks)
 
 

@@ -33,6 +33,7 @@ from .data import CLASS_NAMES, IMAGE_SIZE
 
 MEAN = (0.5, 0.5, 0.5)
 STD = (0.25, 0.25, 0.25)
+METADATA_KEY = "autotimm_widgets.demo"  # the safetensors header entry holding the training record (JSON)
 _TRUNK = ("conv1", "bn1", "act1", "maxpool", "layer1", "layer2", "layer3")  # ResNet stride 16
 
 
@@ -125,8 +126,7 @@ def load_demo_model(kind: str = "cnn") -> DemoModel:
 def weights_metadata(kind: str) -> dict:
     """What the training run recorded in the safetensors header (held-out accuracy, seeds, recipe, ...)."""
     with resources.as_file(weights_path(kind)) as file, safe_open(file, "pt") as f:
-        meta = f.metadata() or {}
-    return {k: json.loads(v) for k, v in meta.items()}
+        return json.loads((f.metadata() or {})[METADATA_KEY])
 
 
 def _check_kind(kind: str) -> None:

@@ -30,7 +30,7 @@ from torch import nn
 
 from .data import CLASS_NAMES, DemoImage, demo_images
 from .evaluate import exact_match_accuracy, images_to_tensor, labels_to_tensor, normalize_pixels, pointing_game, predict
-from .models import ARCHITECTURES, MEAN, STD, build_model, cnn_trunk_state, weights_path
+from .models import ARCHITECTURES, MEAN, METADATA_KEY, STD, build_model, cnn_trunk_state, weights_path
 
 TRAIN_SEED = 1  # the training scenes: demo_images(N_TRAIN, seed=1)
 HELD_OUT_SEED = 0  # the held-out scenes: demo_images(n, seed=0), also demo_images' default
@@ -159,11 +159,12 @@ def main(argv: list[str] | None = None) -> None:
             "held_out_exact_match": round(accuracy, 4),
             "held_out": {"seed": HELD_OUT_SEED, "n": N_HELD_OUT},
             "gradcam_pointing_game": {"value": round(pointing, 4), "n_scenes": N_POINTING},
-            "train": {"seed": TRAIN_SEED, "n": args.n_train, **asdict(recipe)},
+            "train": {"seed": TRAIN_SEED, "n": args.n_train, "recipe": asdict(recipe)},
             "torch": torch.__version__,
         }
         path = args.out / f"{kind}.safetensors"
-        save_file(state, str(path), metadata={k: json.dumps(v) for k, v in metadata.items()})
+        # one metadata entry: safetensors writes several in a random order, and the file must be reproducible
+        save_file(state, str(path), metadata={METADATA_KEY: json.dumps(metadata, sort_keys=True)})
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
         print(
             f"{kind}: held-out exact-match accuracy {accuracy:.1%} ({N_HELD_OUT} scenes), "
