@@ -275,3 +275,21 @@ def test_scores_of_the_current_map(widget, resnet18):
     assert widget.scores is None  # scores belong to the map they were computed for
     widget._handle_msg({"content": {"data": {"method": "custom", "content": {"type": "launch"}}}, "buffers": []})
     assert widget.status == "error" and "unknown message" in widget.error
+
+
+def test_multi_label_models_show_independent_probabilities():
+    from autotimm_widgets.demo import demo_image, load_demo_model
+
+    demo = load_demo_model("cnn")
+    scene = demo_image("two_classes")
+    w = ExplainerWidget(demo.model, scene.image, use_cuda=False)
+    shown = {c["name"]: c["probability"] for c in w._top_classes}
+    present = [demo.class_names[c] for c in set(scene.classes)]
+    assert len(present) == 2 and all(shown[name] > 0.5 for name in present)  # sigmoid: both present classes high
+    assert [c["name"] for c in w._top_classes[:2]] and set(present) == {c["name"] for c in w._top_classes[:2]}
+    w.close()
+    w = ExplainerWidget(demo.model, scene.image, use_cuda=False, probabilities="softmax")
+    assert sum(c["probability"] for c in w._top_classes) <= 1 + 1e-6
+    w.close()
+    with pytest.raises(ValueError, match="probabilities"):
+        ExplainerWidget(demo.model, scene.image, probabilities="odds")

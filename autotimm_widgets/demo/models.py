@@ -120,6 +120,7 @@ def load_demo_model(kind: str = "cnn") -> DemoModel:
     model = build_model(kind)
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in load_weights(kind).items()})
     model.eval()
+    model.multi_label = True  # one independent (sigmoid) score per class; the widget reads this
     return DemoModel(model, CLASS_NAMES, resolve_data_config({}, model=model))
 
 

@@ -46,6 +46,9 @@ class ExplainerWidget(anywidget.AnyWidget):
         top_k: classes listed (and prefetched for instant switching) in the class panel.
         use_cuda: compute on the GPU when there is one.
         max_side: the view and the maps it shows are at most this many pixels on a side.
+        probabilities: how the class panel turns logits into probabilities: ``"softmax"``
+            (single-label), ``"sigmoid"`` (multi-label), or None for ``"sigmoid"`` when the
+            model says ``model.multi_label = True`` (the demo models do) and softmax otherwise.
         **explainer_options: initial values of the traits below (``method="gradcam++"``,
             ``layer="layer3"``, ``steps=32``, ...) and ``preprocess=`` for the explainers.
 
@@ -96,6 +99,7 @@ class ExplainerWidget(anywidget.AnyWidget):
         top_k: int = 5,
         use_cuda: bool = True,
         max_side: int = 512,
+        probabilities: str | None = None,
         **explainer_options,
     ):
         preprocess = explainer_options.pop("preprocess", None)
@@ -109,7 +113,12 @@ class ExplainerWidget(anywidget.AnyWidget):
         probe = GradCAM(model, use_cuda=use_cuda, preprocess=preprocess)
         self._model = model
         self._display, self._explain_input, self._image_size = _display_image(image, probe, max_side)
-        probabilities = torch.softmax(probe.predict(self._explain_input), dim=0)
+        if probabilities is None:
+            probabilities = "sigmoid" if getattr(model, "multi_label", False) else "softmax"
+        if probabilities not in ("softmax", "sigmoid"):
+            raise ValueError(f"probabilities must be 'softmax', 'sigmoid' or None; got {probabilities!r}.")
+        logits = probe.predict(self._explain_input)
+        probabilities = torch.sigmoid(logits) if probabilities == "sigmoid" else torch.softmax(logits, dim=0)
         self._num_classes = int(probabilities.shape[0])
         names = resolve_class_names(model, self._num_classes, class_names)
         top = torch.topk(probabilities, min(top_k, self._num_classes))
