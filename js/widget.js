@@ -54,6 +54,7 @@ function render({ model, el: host }) {
       shownHeat = heatmap;
       picture.setHeat(bytesOf(heatmap.data));
       repaint();
+      picture.canvas.dataset.heatPaints = String(Number(picture.canvas.dataset.heatPaints || 0) + 1);
     }
   };
   picture.canvas.addEventListener("click", (event) => {
