@@ -39,20 +39,31 @@ class Session:
         return self._explainers[key]
 
 
-class CamMethod:
+class Method:
+    """A method the widget offers: its name, the state its map depends on, how to compute it."""
+
+    name: str
+    params: tuple[str, ...]
+
+    def applies_to(self, model: nn.Module) -> bool:
+        return True
+
+    def key(self, state: Mapping) -> tuple:
+        """Cache key: the method and its parameters (SmoothGrad's too when it is on)."""
+        extra = SMOOTHGRAD_PARAMS if "smoothgrad" in self.params and state["smoothgrad"] else ()
+        return (self.name, *(state[p] for p in self.params + extra))
+
+    def compute(self, session: Session, state: Mapping, progress: Progress) -> dict[Hashable, np.ndarray]:
+        raise NotImplementedError
+
+
+class CamMethod(Method):
     """GradCAM or GradCAM++ on the chosen layer, optionally smoothed."""
 
     def __init__(self, name: str, explainer_class):
         self.name = name
         self.explainer_class = explainer_class
         self.params = ("layer", "target_class", "smoothgrad")
-
-    def applies_to(self, model: nn.Module) -> bool:
-        return True
-
-    def key(self, state: Mapping) -> tuple:
-        extra = SMOOTHGRAD_PARAMS if state["smoothgrad"] else ()
-        return (self.name, *(state[p] for p in self.params + extra))
 
     def compute(self, session: Session, state: Mapping, progress: Progress) -> dict[Hashable, np.ndarray]:
         layer = state["layer"] or None
@@ -66,18 +77,11 @@ class CamMethod:
         return {self.key({**state, "target_class": c}): m for c, m in zip(classes, maps, strict=True)}
 
 
-class IntegratedGradientsMethod:
+class IntegratedGradientsMethod(Method):
     """Integrated Gradients with the chosen steps and baseline, optionally smoothed."""
 
     name = "integrated_gradients"
     params = ("target_class", "steps", "baseline", "smoothgrad")
-
-    def applies_to(self, model: nn.Module) -> bool:
-        return True
-
-    def key(self, state: Mapping) -> tuple:
-        extra = SMOOTHGRAD_PARAMS if state["smoothgrad"] else ()
-        return (self.name, *(state[p] for p in self.params + extra))
 
     def compute(self, session: Session, state: Mapping, progress: Progress) -> dict[Hashable, np.ndarray]:
         steps, baseline = state["steps"], state["baseline"]
@@ -95,7 +99,7 @@ def _smooth(session: Session, explainer, state: Mapping, progress: Progress) -> 
     return smooth.explain(session.image, target_class=state["target_class"], progress=progress)
 
 
-class AttentionMethod:
+class AttentionMethod(Method):
     """Attention rollout (the classifier's token) or attention flow (from ``target_patch``).
 
     Both read the same rollout matrix, kept per (head fusion, discard ratio): the first map
@@ -109,9 +113,6 @@ class AttentionMethod:
 
     def applies_to(self, model: nn.Module) -> bool:
         return is_vision_transformer(model)
-
-    def key(self, state: Mapping) -> tuple:
-        return (self.name, *(state[p] for p in self.params))
 
     def compute(self, session: Session, state: Mapping, progress: Progress) -> dict[Hashable, np.ndarray]:
         fusion, discard = state["head_fusion"], state["discard_ratio"]
