@@ -29,6 +29,8 @@ COMPUTE_FIELDS = (
     "steps", "baseline", "head_fusion", "discard_ratio", "target_patch",
 )  # fmt: skip
 VIEW_FIELDS = ("opacity", "colormap")
+FRONT_END_FIELDS = COMPUTE_FIELDS + VIEW_FIELDS  # all the view may set; the rest is read-only state
+MAX_ERROR_CHARS = 1000
 BASELINES = ("black", "white", "blur", "random")
 HEAD_FUSIONS = ("mean", "max", "min")
 PROGRESS_INTERVAL_S = 0.1
@@ -231,13 +233,46 @@ class ExplainerWidget(anywidget.AnyWidget):
     def _check_colormap(self, proposal):
         return _one_of("colormap", proposal.value, COLORMAPS)
 
-    def set_state(self, sync_data):
-        """Apply a state update from the view; a bad value becomes an error status, never an exception."""
+    # -- messages from the view: untrusted, never an exception in the comm handler -------
+    def _handle_msg(self, msg):
+        """The comm handler: a malformed message becomes an error status, never an exception.
+
+        ipywidgets' own handler would print a traceback into the notebook and leave the
+        status as it was; here the message's shape is checked first.
+        """
         try:
+            data = msg["content"]["data"]
+            method = data["method"]
+            if method == "update":
+                state = data.get("state", {})
+                if data.get("buffer_paths"):
+                    raise ValueError("binary buffers were sent, but no trait the view may set takes them")
+                self.set_state(state)
+            elif method in ("request_state", "custom"):
+                super()._handle_msg(msg)
+            else:
+                raise ValueError(f"unknown message method {method!r}")
+        except Exception as error:  # noqa: BLE001 - messages from the browser are untrusted
+            self._show_error(f"ignored a malformed message from the view: {type(error).__name__}: {error}")
+
+    def set_state(self, sync_data):
+        """Apply a state update from the view; a bad value becomes an error status, never an exception.
+
+        The view may set only the two-way traits (``FRONT_END_FIELDS``); each value is checked
+        by its trait's type and validator before anything reaches the explainers. A rejected
+        update changes nothing, and the view is sent the current values back.
+        """
+        try:
+            if not isinstance(sync_data, dict):
+                raise TypeError(f"a state update must be a dict of trait values; got {type(sync_data).__name__}")
+            refused = sorted(str(key) for key in sync_data if key not in FRONT_END_FIELDS)
+            if refused:
+                raise ValueError(f"the view may set only {list(FRONT_END_FIELDS)}; got {refused}")
             super().set_state(sync_data)
         except Exception as error:  # noqa: BLE001 - values from the browser are untrusted
             self._show_error(f"rejected a value from the view: {error}")
-            self.send_state(key=[k for k in sync_data if self.has_trait(k)])
+            if isinstance(sync_data, dict):
+                self.send_state(key=[k for k in sync_data if k in FRONT_END_FIELDS])
 
     # -- requests and results ----------------------------------------------------------
     @t.observe(*COMPUTE_FIELDS)
@@ -284,6 +319,8 @@ class ExplainerWidget(anywidget.AnyWidget):
         self._show_error(f"{type(error).__name__}: {error}")
 
     def _show_error(self, message: str) -> None:
+        if len(message) > MAX_ERROR_CHARS:
+            message = message[: MAX_ERROR_CHARS - 1] + "…"
         with self._lock:
             self.error = message
             self.progress = 0.0
@@ -319,6 +356,8 @@ def _token_grid(model: nn.Module, explainer) -> dict:
 
 
 def _in_range(name: str, value, low, high):
+    if isinstance(value, bool):
+        raise t.TraitError(f"{name} must be a number in [{low}, {high}]; got {value!r}.")
     if not low <= value <= high:
         raise t.TraitError(f"{name} must be in [{low}, {high}]; got {value!r}.")
     return value
