@@ -107,6 +107,7 @@ class ExplainerWidget(anywidget.AnyWidget):
             raise ValueError(f"top_k must be a positive int; got {top_k!r}.")
         self._ready = False
         self._lock = threading.RLock()
+        self._rejected: tuple | None = None  # (status, error, progress) a rejected view message replaced
         probe = GradCAM(model, use_cuda=use_cuda, preprocess=preprocess)
         self._model = model
         self._display, self._explain_input, self._image_size = _display_image(image, probe, max_side)
@@ -253,14 +254,15 @@ class ExplainerWidget(anywidget.AnyWidget):
             else:
                 raise ValueError(f"unknown message method {method!r}")
         except Exception as error:  # noqa: BLE001 - messages from the browser are untrusted
-            self._show_error(f"ignored a malformed message from the view: {type(error).__name__}: {error}")
+            self._reject(f"ignored a malformed message from the view: {type(error).__name__}: {error}")
 
     def set_state(self, sync_data):
         """Apply a state update from the view; a bad value becomes an error status, never an exception.
 
         The view may set only the two-way traits (``FRONT_END_FIELDS``); each value is checked
         by its trait's type and validator before anything reaches the explainers. A rejected
-        update changes nothing, and the view is sent the current values back.
+        update changes nothing, and the view is sent the current values back; the next accepted
+        update clears its error.
         """
         try:
             if not isinstance(sync_data, dict):
@@ -270,9 +272,11 @@ class ExplainerWidget(anywidget.AnyWidget):
                 raise ValueError(f"the view may set only {list(FRONT_END_FIELDS)}; got {refused}")
             super().set_state(sync_data)
         except Exception as error:  # noqa: BLE001 - values from the browser are untrusted
-            self._show_error(f"rejected a value from the view: {error}")
+            self._reject(f"rejected a value from the view: {error}")
             if isinstance(sync_data, dict):
                 self.send_state(key=[k for k in sync_data if k in FRONT_END_FIELDS])
+        else:
+            self._end_rejection()
 
     # -- requests and results ----------------------------------------------------------
     @t.observe(*COMPUTE_FIELDS)
@@ -289,6 +293,7 @@ class ExplainerWidget(anywidget.AnyWidget):
 
     def _started(self, request: Request) -> None:
         with self._lock:
+            self._rejected = None
             self._last_progress = 0.0
             self.progress = 0.0
             self.status = "computing"
@@ -311,12 +316,29 @@ class ExplainerWidget(anywidget.AnyWidget):
                 "width": int(display_map.shape[1]),
                 "state": {name: request.state[name] for name in ("method", *method.params)},
             }
+            self._rejected = None
             self.error = ""
             self.progress = 1.0
             self.status = "idle"
 
     def _fail(self, request: Request, error: BaseException) -> None:
-        self._show_error(f"{type(error).__name__}: {error}")
+        with self._lock:
+            self._rejected = None
+            self._show_error(f"{type(error).__name__}: {error}")
+
+    def _reject(self, message: str) -> None:
+        """Show an error about a message from the view, remembering the status it replaces."""
+        with self._lock:
+            if self._rejected is None:
+                self._rejected = (self.status, self.error, self.progress)
+            self._show_error(message)
+
+    def _end_rejection(self) -> None:
+        """An accepted update: bring back the status a rejected one replaced (unless the engine moved on)."""
+        with self._lock:
+            if self._rejected is not None:
+                self.status, self.error, self.progress = self._rejected
+                self._rejected = None
 
     def _show_error(self, message: str) -> None:
         if len(message) > MAX_ERROR_CHARS:
