@@ -1,7 +1,7 @@
 """Every explainer, built small and fast, for the reliability tests (battery, soak, threads).
 
-``CASES`` maps a case id to a :class:`Case`: which tiny model it explains (``"cnn"``: timm
-``test_resnet``; ``"vit"``: timm ``test_vit``) and how to build the explainer. Inputs are resized
+``CASES`` maps a case id to a :class:`Case`: which method (``BUILDERS``) on which tiny model
+(``"cnn"``: timm ``test_resnet``; ``"vit"``: timm ``test_vit``). Inputs are resized
 to ``SIZE`` px so that hundreds of calls stay cheap on a 2-core CPU.
 """
 
@@ -30,27 +30,43 @@ PREPROCESS = {"input_size": SIZE, "mean": 0.5, "std": 0.5}
 NUM_CLASSES = 5
 
 
+BUILDERS: dict[str, Callable[[nn.Module], BaseInterpreter]] = {
+    "gradcam": lambda m: GradCAM(m, use_cuda=False, preprocess=PREPROCESS),
+    "gradcam++": lambda m: GradCAMPlusPlus(m, use_cuda=False, preprocess=PREPROCESS),
+    "ig": lambda m: IntegratedGradients(m, steps=4, use_cuda=False, preprocess=PREPROCESS),
+    "smoothgrad": lambda m: SmoothGrad(GradCAM(m, use_cuda=False, preprocess=PREPROCESS), num_samples=3, seed=0),
+    "rollout": lambda m: AttentionRollout(m, use_cuda=False, preprocess=PREPROCESS),
+    "flow": lambda m: AttentionFlow(m, target_patch=3, use_cuda=False, preprocess=PREPROCESS),
+    "gwr": lambda m: GradientWeightedRollout(m, use_cuda=False, preprocess=PREPROCESS),
+}
+CLASS_AGNOSTIC = ("rollout", "flow")
+ATTENTION_ONLY = ("rollout", "flow", "gwr")
+
+
 @dataclass(frozen=True)
 class Case:
+    method: str  # a key of BUILDERS
     arch: str  # "cnn" or "vit"
-    build: Callable[[nn.Module], BaseInterpreter]
-    takes_class: bool = True  # False: class-agnostic (any target class is refused)
+
+    @property
+    def build(self) -> Callable[[nn.Module], BaseInterpreter]:
+        return BUILDERS[self.method]
+
+    @property
+    def takes_class(self) -> bool:
+        """False for class-agnostic methods (any target class is refused)."""
+        return self.method not in CLASS_AGNOSTIC
 
 
-CASES = {
-    "gradcam-cnn": Case("cnn", lambda m: GradCAM(m, use_cuda=False, preprocess=PREPROCESS)),
-    "gradcam-vit": Case("vit", lambda m: GradCAM(m, use_cuda=False, preprocess=PREPROCESS)),
-    "gradcam++-cnn": Case("cnn", lambda m: GradCAMPlusPlus(m, use_cuda=False, preprocess=PREPROCESS)),
-    "ig-cnn": Case("cnn", lambda m: IntegratedGradients(m, steps=4, use_cuda=False, preprocess=PREPROCESS)),
-    "smoothgrad-cnn": Case(
-        "cnn", lambda m: SmoothGrad(GradCAM(m, use_cuda=False, preprocess=PREPROCESS), num_samples=3, seed=0)
-    ),
-    "rollout-vit": Case("vit", lambda m: AttentionRollout(m, use_cuda=False, preprocess=PREPROCESS), takes_class=False),
-    "flow-vit": Case(
-        "vit", lambda m: AttentionFlow(m, target_patch=3, use_cuda=False, preprocess=PREPROCESS), takes_class=False
-    ),
-    "gwr-vit": Case("vit", lambda m: GradientWeightedRollout(m, use_cuda=False, preprocess=PREPROCESS)),
-}
+def _cases(pairs) -> dict[str, Case]:
+    return {f"{method}-{arch}": Case(method, arch) for method, arch in pairs}
+
+
+# Every method once (GradCAM on both kinds of model): the battery.
+CASES = _cases([("gradcam", "cnn"), ("gradcam", "vit"), ("gradcam++", "cnn"), ("ig", "cnn"), ("smoothgrad", "cnn"),
+                ("rollout", "vit"), ("flow", "vit"), ("gwr", "vit")])  # fmt: skip
+# Every method on every model it applies to: the soak and thread tests.
+ALL_CASES = _cases([(m, a) for m in BUILDERS for a in ("cnn", "vit") if a == "vit" or m not in ATTENTION_ONLY])
 CLASS_CASES = [name for name, case in CASES.items() if case.takes_class]
 
 

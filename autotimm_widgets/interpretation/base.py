@@ -53,6 +53,16 @@ class BaseInterpreter:
             the logits, or an object with ``.logits``.
         use_cuda: run on the GPU when one is available (the model is moved there once).
         preprocess: overrides the model's own preprocessing; see ``preprocessing``.
+
+    Threads: calls are serialised per model. Every call that runs the model holds a lock
+    shared by all explainers of that model, and no per-call state is kept on the explainer,
+    so explainers can be shared between threads and give the maps of sequential use. During
+    a call the model is in eval mode with temporary hooks: do not train or run the model
+    yourself from another thread at the same time.
+
+    Wrapped models: ``nn.DataParallel``, ``DistributedDataParallel`` and ``torch.compile``'s
+    wrapper are unwrapped (``self.model`` is the module they wrap); compiled parts of a model
+    run eagerly during a call, since hooks and gradients need the eager forward.
     """
 
     def __init__(self, model: nn.Module, use_cuda: bool = True, *, preprocess: PreprocessSpec = None):

@@ -55,6 +55,10 @@ class ExplainerWidget(anywidget.AnyWidget):
     ``noise_level``, ``num_samples``, ``steps``, ``baseline``, ``head_fusion``,
     ``discard_ratio``, ``target_patch``, ``opacity``, ``colormap``; read-only state:
     ``status`` ("idle", "computing", "error"), ``progress`` (0..1), ``error``.
+
+    Maps are computed on a worker thread that shares the model's lock with any explainer you
+    use meanwhile; call ``wait()`` before training or running the model yourself. Values from
+    the view are untrusted: a malformed or invalid one sets ``status="error"`` and is not applied.
     """
 
     _esm = STATIC / "widget.js"
