@@ -26,6 +26,9 @@ ACCEPTED = (
 )
 
 
+EXIF_ORIENTATION = 0x0112
+
+
 @dataclass(frozen=True)
 class PixelImage:
     """An image as pixels: ``pixels`` is (3, H, W) in [0, 1] (uint8 0..255 when ``is_uint8``)."""
@@ -75,7 +78,8 @@ def check_tensor(image: torch.Tensor) -> torch.Tensor:
 
 
 def _from_pil(image: Image.Image) -> PixelImage:
-    image = ImageOps.exif_transpose(image)
+    if image.getexif().get(EXIF_ORIENTATION, 1) != 1:  # exif_transpose copies even when there is nothing to do
+        image = ImageOps.exif_transpose(image)
     if image.width < 1 or image.height < 1:
         raise ValueError(f"the image is empty ({image.width}x{image.height} pixels).")
     if image.mode != "RGB":

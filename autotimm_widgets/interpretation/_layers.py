@@ -47,7 +47,8 @@ def resolve_layer(model: nn.Module, layer: str | nn.Module) -> tuple[str, nn.Mod
     """Return (name, module) for a layer given by dotted name or as a module of ``model``.
 
     Names may use negative indices into lists (``"blocks.-1.norm1"``). A wrapper prefix
-    (``module.`` of DataParallel, ``_orig_mod.`` of torch.compile) may be left out.
+    (``module.`` of DataParallel, ``_orig_mod.`` of torch.compile) may be left out, or given for
+    a model that explainers unwrap.
     Raises ``ValueError`` naming the closest valid names.
     """
     names = {id(module): name for name, module in model.named_modules()}
@@ -57,8 +58,10 @@ def resolve_layer(model: nn.Module, layer: str | nn.Module) -> tuple[str, nn.Mod
         return names[id(layer)], layer
     if not isinstance(layer, str):
         raise TypeError(f"target_layer must be None, a layer name or an nn.Module; got {type(layer).__name__}.")
-    for prefix in ("", "module.", "_orig_mod.", "_orig_mod.module.", "module._orig_mod."):
-        module = _walk(model, prefix + layer)
+    wrappers = ("module.", "_orig_mod.", "_orig_mod.module.", "module._orig_mod.")
+    stripped = [layer[len(w) :] for w in wrappers if layer.startswith(w)]  # names of a wrapper, model unwrapped
+    for candidate in [layer, *(w + layer for w in wrappers), *stripped]:
+        module = _walk(model, candidate)
         if module is not None and module is not model:
             return names[id(module)], module
     valid = [name for name in names.values() if name]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import weakref
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Iterator, Mapping
 
 import torch
@@ -15,10 +16,21 @@ _LOCKS_GUARD = threading.Lock()
 
 
 def check_model(model) -> nn.Module:
-    """Raise ``TypeError`` unless ``model`` is an ``nn.Module``."""
+    """Raise ``TypeError`` unless ``model`` is an ``nn.Module``; return it without its wrappers.
+
+    ``nn.DataParallel``, ``DistributedDataParallel`` and ``torch.compile``'s ``OptimizedModule``
+    are unwrapped: explanations run on the module they wrap (the same parameters), on one
+    device and eagerly, so that hooks see every layer once (see :func:`eager`).
+    """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}.")
-    return model
+    while True:
+        if isinstance(model, (nn.DataParallel, nn.parallel.DistributedDataParallel)):
+            model = model.module
+        elif _is_optimized_module(model):
+            model = model._orig_mod
+        else:
+            return model
 
 
 def logits_of(output) -> torch.Tensor:
@@ -41,8 +53,10 @@ def logits_of(output) -> torch.Tensor:
             "the model must return logits of shape (B, C): a tensor, a tuple or list whose first item "
             f"is the logits, or an object with .logits; got {type(output).__name__}."
         )
-    if logits.ndim != 2:
-        raise ValueError(f"the model's logits must have shape (B, C); got shape {tuple(logits.shape)}.")
+    if logits.ndim != 2 or logits.shape[1] < 1:
+        raise ValueError(f"the model's logits must have shape (B, C) with C >= 1; got shape {tuple(logits.shape)}.")
+    if not logits.is_floating_point():
+        raise ValueError(f"the model's logits must be floating point (gradients need them); got dtype {logits.dtype}.")
     return logits
 
 
@@ -100,8 +114,42 @@ def explaining(model: nn.Module) -> Iterator[None]:
         modes = [(module, module.training) for module in model.modules()]
         try:
             model.eval()
-            with torch.inference_mode(False), torch.enable_grad():
+            with torch.inference_mode(False), torch.enable_grad(), eager(model):
                 yield
         finally:
             for module, training in modes:
                 module.training = training
+
+
+@contextmanager
+def eager(model: nn.Module) -> Iterator[None]:
+    """Run compiled parts of ``model`` eagerly inside the block, and restore them afterwards.
+
+    Forward hooks and gradients with respect to intermediate outputs need the eager forward:
+    under TorchDynamo a hooked layer's output can be missing or not part of the graph. Covers
+    ``module.compile()`` (in place) and ``torch.compile``'d submodules; the compiled code is
+    kept and used again after the block. Call with the model's lock held (``explaining``).
+    """
+    with ExitStack() as restore:
+        for module in model.modules():
+            if module.__dict__.get("_compiled_call_impl") is not None:
+                restore.enter_context(_swapped(module, "_compiled_call_impl", None))
+            if _is_optimized_module(module):
+                restore.enter_context(_swapped(module, "forward", module._orig_mod.__call__))
+        yield
+
+
+@contextmanager
+def _swapped(module: nn.Module, name: str, value) -> Iterator[None]:
+    previous = module.__dict__[name]
+    module.__dict__[name] = value
+    try:
+        yield
+    finally:
+        module.__dict__[name] = previous
+
+
+def _is_optimized_module(module: nn.Module) -> bool:
+    """Whether ``module`` is ``torch.compile``'s wrapper (only possible once TorchDynamo is loaded)."""
+    dynamo = sys.modules.get("torch._dynamo.eval_frame")
+    return dynamo is not None and isinstance(module, dynamo.OptimizedModule)

@@ -50,6 +50,42 @@ def patch_size(model: nn.Module) -> tuple[int, int] | None:
     return None
 
 
+def check_input_size(model: nn.Module, input_hw: tuple[int, int]) -> None:
+    """Raise ``ValueError`` when a Vision Transformer cannot take an input of ``input_hw`` (h, w).
+
+    The rules are the model's own: a timm patch embedding with ``strict_img_size`` takes only
+    its ``img_size``, one without takes multiples of the patch size (any size with
+    ``dynamic_img_pad``); torchvision's ``VisionTransformer`` takes only its ``image_size``; any
+    model with a known patch size needs at least one patch.
+    Checked before the forward pass, so the user gets this message rather than the model's
+    ``AssertionError``. Models that state no rule are not checked.
+    """
+    h, w = (int(v) for v in input_hw)
+    required = None
+    for module in model.modules():
+        embed = getattr(module, "patch_embed", None)
+        if isinstance(embed, nn.Module) and isinstance(getattr(embed, "strict_img_size", None), bool):
+            size = getattr(embed, "img_size", None)
+            ph, pw = _pair(embed.patch_size)
+            if size is not None and embed.strict_img_size:
+                required = (_pair(size), f"exactly {_pair(size)[0]}x{_pair(size)[1]} pixels")
+            elif size is not None and not getattr(embed, "dynamic_img_pad", False) and (h % ph or w % pw):
+                required = (None, f"heights and widths that are multiples of its {ph}x{pw} patches")
+            break
+        size, patch = getattr(module, "image_size", None), getattr(module, "patch_size", None)
+        if isinstance(size, int) and isinstance(patch, int) and isinstance(getattr(module, "conv_proj", None), nn.Module):
+            required = ((size, size), f"exactly {size}x{size} pixels")
+            break
+    patch = patch_size(model)
+    if required is None and patch is not None and (h < patch[0] or w < patch[1]):
+        required = (None, f"at least one {patch[0]}x{patch[1]} patch")
+    if required is not None and required[0] != (h, w):
+        raise ValueError(
+            f"the model input is {h}x{w} pixels, but this model takes {required[1]}. A tensor image is passed "
+            "to the model as it is: give one of that size, or pass a PIL image or an array to have it resized."
+        )
+
+
 def token_grid(
     num_tokens: int, input_hw: tuple[int, int], prefix: int | None = None, patch: tuple[int, int] | None = None
 ) -> tuple[int, int, int]:

@@ -25,6 +25,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ._model import check_model, choose_device, explaining, logits_of, model_dtype
+from ._tokens import check_input_size
 from ._targets import batch_targets, check_range, class_tensor, explain_targets, resolve_classes
 from .preprocessing import PreparedImage, Preprocessor, PreprocessSpec
 
@@ -52,12 +53,22 @@ class BaseInterpreter:
             the logits, or an object with ``.logits``.
         use_cuda: run on the GPU when one is available (the model is moved there once).
         preprocess: overrides the model's own preprocessing; see ``preprocessing``.
+
+    Threads: calls are serialised per model. Every call that runs the model holds a lock
+    shared by all explainers of that model, and no per-call state is kept on the explainer,
+    so explainers can be shared between threads and give the maps of sequential use. During
+    a call the model is in eval mode with temporary hooks: do not train or run the model
+    yourself from another thread at the same time.
+
+    Wrapped models: ``nn.DataParallel``, ``DistributedDataParallel`` and ``torch.compile``'s
+    wrapper are unwrapped (``self.model`` is the module they wrap); compiled parts of a model
+    run eagerly during a call, since hooks and gradients need the eager forward.
     """
 
     def __init__(self, model: nn.Module, use_cuda: bool = True, *, preprocess: PreprocessSpec = None):
         self.model = check_model(model)
-        self.device = choose_device(model, use_cuda)
-        self.preprocessor = Preprocessor(model, preprocess)
+        self.device = choose_device(self.model, use_cuda)
+        self.preprocessor = Preprocessor(self.model, preprocess)
 
     # -- what a method implements -------------------------------------------------------
     def _attribute(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> Attribution:
@@ -140,7 +151,9 @@ class BaseInterpreter:
     def prepare(self, image) -> PreparedImage:
         """Validate and preprocess an image for this explainer's model and device."""
         with torch.inference_mode(False):  # tensors made here must be usable by autograd
-            return self.preprocessor(image, self.device, model_dtype(self.model))
+            prepared = self.preprocessor(image, self.device, model_dtype(self.model))
+        check_input_size(self.model, prepared.tensor.shape[-2:])
+        return prepared
 
     # -- helpers for methods ------------------------------------------------------------
     @staticmethod
@@ -154,6 +167,12 @@ class BaseInterpreter:
     def _finish(maps: torch.Tensor, sizes: Sequence[tuple[int, int]], normalize: bool) -> list[np.ndarray]:
         """Resize (B, K, h, w) maps to each image's (H, W) on the device; min-max normalise per map."""
         maps = maps.detach().float()
+        if not bool(torch.isfinite(maps).all()):  # checked at map resolution, before resizing
+            raise ValueError(
+                "the explanation is not finite (NaN or Inf): the model's output or its gradients overflowed "
+                "for this input. Check that the input is in the range the model expects (a tensor image is "
+                "passed to the model as it is) and that the model's weights are finite."
+            )
         out: list[np.ndarray] = [None] * len(sizes)  # type: ignore[list-item]
         for size in dict.fromkeys(sizes):
             index = [i for i, s in enumerate(sizes) if s == size]

@@ -46,8 +46,8 @@ class BaseCAM(BaseInterpreter):
     ):
         super().__init__(model, use_cuda, preprocess=preprocess)
         self._traces: dict[tuple[int, int], dict[str, tuple[int, ...]]] = {}
-        self._prefix_tokens = num_prefix_tokens(model)
-        self._patch_size = patch_size(model)
+        self._prefix_tokens = num_prefix_tokens(self.model)
+        self._patch_size = patch_size(self.model)
         self.set_target_layer(target_layer)
 
     # -- what a variant implements -------------------------------------------------------
@@ -127,7 +127,11 @@ class BaseCAM(BaseInterpreter):
     def _layer_for(self, inputs: torch.Tensor) -> tuple[str, nn.Module]:
         if self._layer is not None:
             return self._layer
-        name = detect_target_layer(self.model, self._trace(inputs[:1]))
+        try:
+            name = detect_target_layer(self.model, self._trace(inputs[:1]))
+        except ValueError as error:
+            (h, w), (mh, mw) = inputs.shape[-2:], self.preprocessor.config.input_size
+            raise ValueError(f"{error} (Traced at an input of {h}x{w} pixels; the model's input size is {mh}x{mw}.)") from None
         return resolve_layer(self.model, name)
 
     def _trace(self, inputs: torch.Tensor) -> dict[str, tuple[int, ...]]:

@@ -74,7 +74,9 @@ class PreparedImage:
 def resolve_preprocess_config(model: nn.Module) -> PreprocessConfig:
     """Read mean, std and input size from a timm or Hugging Face model, or use ImageNet's."""
     for module in model.modules():
-        cfg = getattr(module, "pretrained_cfg", None)
+        # Read the module's own attribute: wrappers such as torch.compile's OptimizedModule
+        # forward attribute lookups to the model they wrap, but cannot stand in for it.
+        cfg = vars(module).get("pretrained_cfg")
         if isinstance(cfg, Mapping) and cfg:
             from timm.data import resolve_data_config
 

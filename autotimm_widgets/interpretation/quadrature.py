@@ -23,17 +23,22 @@ trapezoid sum. We keep Captum's definition so that results agree with Captum; pr
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from ._checks import positive_int
 
 METHODS = ("gausslegendre", "riemann_trapezoid", "riemann_left", "riemann_right", "riemann_middle")
+MAX_STEPS = 10_000  # each step is a forward and backward pass; more only costs time
 
 
 def check_steps(steps) -> int:
-    """Return ``steps`` as an int >= 1, or raise ``TypeError``/``ValueError`` naming the problem."""
-    return positive_int(steps, "steps")
+    """Return ``steps`` as an int in [1, ``MAX_STEPS``], or raise ``TypeError``/``ValueError`` naming the problem."""
+    steps = positive_int(steps, "steps")
+    if steps > MAX_STEPS:
+        raise ValueError(
+            f"steps must be at most {MAX_STEPS} (a few hundred already make the quadrature error negligible); got {steps}."
+        )
+    return steps
 
 
 def check_method(method: str, steps: int) -> str:
@@ -51,7 +56,11 @@ def quadrature(method: str, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
     check_method(method, steps)
     n = steps
     if method == "gausslegendre":
-        nodes, weights = np.polynomial.legendre.leggauss(n)
+        # SciPy's nodes equal NumPy's leggauss (Captum's) to 1e-13, in O(n) memory rather than an
+        # n x n companion matrix (1000 steps: 0.03 s instead of seconds).
+        from scipy.special import roots_legendre
+
+        nodes, weights = roots_legendre(n)
         return torch.from_numpy(0.5 * (1.0 + nodes)), torch.from_numpy(0.5 * weights)
     weights = torch.full((n,), 1.0 / n, dtype=torch.float64)
     if method == "riemann_trapezoid":

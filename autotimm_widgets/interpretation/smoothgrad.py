@@ -43,7 +43,8 @@ class SmoothGrad(BaseInterpreter):
             (1 for GradCAM, ``steps`` for IG).
         seed: ``None`` draws from PyTorch's global generator (reproducible after
             ``torch.manual_seed``); an int makes every call give the same result; a
-            ``torch.Generator`` on the explainer's device is used as it is (its state advances).
+            ``torch.Generator`` on the explainer's device is used as it is (its state advances;
+            calls from several threads draw from it in the order the model lock lets them run).
     """
 
     def __init__(

@@ -29,6 +29,8 @@ COMPUTE_FIELDS = (
     "steps", "baseline", "head_fusion", "discard_ratio", "target_patch",
 )  # fmt: skip
 VIEW_FIELDS = ("opacity", "colormap")
+FRONT_END_FIELDS = COMPUTE_FIELDS + VIEW_FIELDS  # all the view may set; the rest is read-only state
+MAX_ERROR_CHARS = 1000
 BASELINES = ("black", "white", "blur", "random")
 HEAD_FUSIONS = ("mean", "max", "min")
 PROGRESS_INTERVAL_S = 0.1
@@ -56,6 +58,10 @@ class ExplainerWidget(anywidget.AnyWidget):
     ``noise_level``, ``num_samples``, ``steps``, ``baseline``, ``head_fusion``,
     ``discard_ratio``, ``target_patch``, ``opacity``, ``colormap``; read-only state:
     ``status`` ("idle", "computing", "error"), ``progress`` (0..1), ``error``.
+
+    Maps are computed on a worker thread that shares the model's lock with any explainer you
+    use meanwhile; call ``wait()`` before training or running the model yourself. Values from
+    the view are untrusted: a malformed or invalid one sets ``status="error"`` and is not applied.
     """
 
     _esm = STATIC / "widget.js"
@@ -110,6 +116,7 @@ class ExplainerWidget(anywidget.AnyWidget):
             raise ValueError(f"top_k must be a positive int; got {top_k!r}.")
         self._ready = False
         self._lock = threading.RLock()
+        self._rejected: tuple | None = None  # (status, error, progress) a rejected view message replaced
         probe = GradCAM(model, use_cuda=use_cuda, preprocess=preprocess)
         self._model = model
         self._display, self._explain_input, self._image_size = _display_image(image, probe, max_side)
@@ -260,13 +267,49 @@ class ExplainerWidget(anywidget.AnyWidget):
     def _check_colormap(self, proposal):
         return _one_of("colormap", proposal.value, COLORMAPS)
 
-    def set_state(self, sync_data):
-        """Apply a state update from the view; a bad value becomes an error status, never an exception."""
+    # -- messages from the view: untrusted, never an exception in the comm handler -------
+    def _handle_msg(self, msg):
+        """The comm handler: a malformed message becomes an error status, never an exception.
+
+        ipywidgets' own handler would print a traceback into the notebook and leave the
+        status as it was; here the message's shape is checked first.
+        """
         try:
+            data = msg["content"]["data"]
+            method = data["method"]
+            if method == "update":
+                state = data.get("state", {})
+                if data.get("buffer_paths"):
+                    raise ValueError("binary buffers were sent, but no trait the view may set takes them")
+                self.set_state(state)
+            elif method in ("request_state", "custom"):
+                super()._handle_msg(msg)
+            else:
+                raise ValueError(f"unknown message method {method!r}")
+        except Exception as error:  # noqa: BLE001 - messages from the browser are untrusted
+            self._reject(f"ignored a malformed message from the view: {type(error).__name__}: {error}")
+
+    def set_state(self, sync_data):
+        """Apply a state update from the view; a bad value becomes an error status, never an exception.
+
+        The view may set only the two-way traits (``FRONT_END_FIELDS``); each value is checked
+        by its trait's type and validator before anything reaches the explainers. A rejected
+        update changes nothing, and the view is sent the current values back; the next accepted
+        update clears its error.
+        """
+        try:
+            if not isinstance(sync_data, dict):
+                raise TypeError(f"a state update must be a dict of trait values; got {type(sync_data).__name__}")
+            refused = sorted(str(key) for key in sync_data if key not in FRONT_END_FIELDS)
+            if refused:
+                raise ValueError(f"the view may set only {list(FRONT_END_FIELDS)}; got {refused}")
             super().set_state(sync_data)
         except Exception as error:  # noqa: BLE001 - values from the browser are untrusted
-            self._show_error(f"rejected a value from the view: {error}")
-            self.send_state(key=[k for k in sync_data if self.has_trait(k)])
+            self._reject(f"rejected a value from the view: {error}")
+            if isinstance(sync_data, dict):
+                self.send_state(key=[k for k in sync_data if k in FRONT_END_FIELDS])
+        else:
+            self._end_rejection()
 
     # -- requests and results ----------------------------------------------------------
     @t.observe(*COMPUTE_FIELDS)
@@ -289,10 +332,11 @@ class ExplainerWidget(anywidget.AnyWidget):
         if isinstance(content, dict) and content.get("type") == "scores":
             self.compute_scores()
         else:
-            self._show_error(f"ignored an unknown message from the view: {str(content)[:200]}")
+            self._reject(f"ignored an unknown message from the view: {str(content)[:200]}")
 
     def _started(self, request: Request) -> None:
         with self._lock:
+            self._rejected = None
             self._last_progress = 0.0
             self.progress = 0.0
             self.status = "computing"
@@ -330,14 +374,33 @@ class ExplainerWidget(anywidget.AnyWidget):
                     "target_class": int(scores["target_class"]),
                     "state": state,
                 }
+            self._rejected = None
             self.error = ""
             self.progress = 1.0
             self.status = "idle"
 
     def _fail(self, request: Request, error: BaseException) -> None:
-        self._show_error(f"{type(error).__name__}: {error}")
+        with self._lock:
+            self._rejected = None
+            self._show_error(f"{type(error).__name__}: {error}")
+
+    def _reject(self, message: str) -> None:
+        """Show an error about a message from the view, remembering the status it replaces."""
+        with self._lock:
+            if self._rejected is None:
+                self._rejected = (self.status, self.error, self.progress)
+            self._show_error(message)
+
+    def _end_rejection(self) -> None:
+        """An accepted update: bring back the status a rejected one replaced (unless the engine moved on)."""
+        with self._lock:
+            if self._rejected is not None:
+                self.status, self.error, self.progress = self._rejected
+                self._rejected = None
 
     def _show_error(self, message: str) -> None:
+        if len(message) > MAX_ERROR_CHARS:
+            message = message[: MAX_ERROR_CHARS - 1] + "…"
         with self._lock:
             self.error = message
             self.progress = 0.0
@@ -373,6 +436,8 @@ def _token_grid(model: nn.Module, explainer) -> dict:
 
 
 def _in_range(name: str, value, low, high):
+    if isinstance(value, bool):
+        raise t.TraitError(f"{name} must be a number in [{low}, {high}]; got {value!r}.")
     if not low <= value <= high:
         raise t.TraitError(f"{name} must be in [{low}, {high}]; got {value!r}.")
     return value

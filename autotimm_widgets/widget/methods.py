@@ -8,6 +8,7 @@ from the same forward pass, so switching between them needs no model call).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Callable, Hashable, Mapping
 
 import numpy as np
@@ -22,7 +23,14 @@ SMOOTHGRAD_SEED = 0  # fixed, so a cached SmoothGrad map is the map the same sta
 
 
 class Session:
-    """What every computation of one widget shares: model, image, options and built explainers."""
+    """What every computation of one widget shares: model, image, options and built explainers.
+
+    Explainers (and the rollout matrices kept for patch clicks) are reused per configuration,
+    the ``MAX_EXPLAINERS`` most recently used ones, so a long session of slider moves holds a
+    bounded amount of memory.
+    """
+
+    MAX_EXPLAINERS = 16
 
     def __init__(self, model: nn.Module, image, *, use_cuda: bool, top_classes: list[int], options: Mapping):
         self.model = model
@@ -30,12 +38,21 @@ class Session:
         self.use_cuda = use_cuda
         self.top_classes = top_classes
         self.options = dict(options)
-        self._explainers: dict[Hashable, object] = {}
+        self._explainers: OrderedDict[Hashable, object] = OrderedDict()
+
+    @property
+    def explainer_options(self) -> dict:
+        """Keyword arguments every explainer of this session is built with (device, preprocessing)."""
+        return {"use_cuda": self.use_cuda, "preprocess": self.options.get("preprocess")}
 
     def explainer(self, key: Hashable, build: Callable[[], object]):
-        """Build an explainer once per configuration and reuse it."""
-        if key not in self._explainers:
+        """Build an explainer once per configuration and reuse it (least recently used goes first)."""
+        if key in self._explainers:
+            self._explainers.move_to_end(key)
+        else:
             self._explainers[key] = build()
+            while len(self._explainers) > self.MAX_EXPLAINERS:
+                self._explainers.popitem(last=False)
         return self._explainers[key]
 
 
@@ -68,7 +85,7 @@ class CamMethod(Method):
     def compute(self, session: Session, state: Mapping, progress: Progress) -> dict[Hashable, np.ndarray]:
         layer = state["layer"] or None
         explainer = session.explainer(
-            (self.name, layer), lambda: self.explainer_class(session.model, target_layer=layer, use_cuda=session.use_cuda)
+            (self.name, layer), lambda: self.explainer_class(session.model, target_layer=layer, **session.explainer_options)
         )
         if state["smoothgrad"]:
             return {self.key(state): _smooth(session, explainer, state, progress)}
@@ -87,7 +104,7 @@ class IntegratedGradientsMethod(Method):
         steps, baseline = state["steps"], state["baseline"]
         explainer = session.explainer(
             (self.name, steps, baseline),
-            lambda: IntegratedGradients(session.model, baseline=baseline, steps=steps, use_cuda=session.use_cuda),
+            lambda: IntegratedGradients(session.model, baseline=baseline, steps=steps, **session.explainer_options),
         )
         if state["smoothgrad"]:
             return {self.key(state): _smooth(session, explainer, state, progress)}
@@ -118,7 +135,7 @@ class AttentionMethod(Method):
         fusion, discard = state["head_fusion"], state["discard_ratio"]
         rollout = session.explainer(
             ("rollout", fusion, discard),
-            lambda: AttentionRollout(session.model, head_fusion=fusion, discard_ratio=discard, use_cuda=session.use_cuda).rollout(
+            lambda: AttentionRollout(session.model, head_fusion=fusion, discard_ratio=discard, **session.explainer_options).rollout(
                 session.image
             ),
         )

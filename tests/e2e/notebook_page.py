@@ -7,6 +7,17 @@ import json
 from .jupyter import CANVAS_SIGNATURE_JS, EXECUTE_JS, KERNEL_IDLE_JS
 
 
+CELLS_JS = "[...window.jupyterapp.shell.currentWidget.content.widgets].filter(c => c.model.type === 'code')"
+ALL_RAN_OR_ERROR_JS = f"""() => {{ const cells = {CELLS_JS};
+  return cells.every(c => c.model.executionCount !== null)
+      || cells.some(c => [...Array(c.model.outputs.length).keys()].some(i => c.model.outputs.get(i).type === 'error')); }}"""
+CELL_ERRORS_JS = f"""() => {CELLS_JS}.flatMap((c, n) => [...Array(c.model.outputs.length).keys()]
+  .map(i => c.model.outputs.get(i).toJSON()).filter(o => o.output_type === 'error')
+  .map(o => `cell ${{n}}: ${{o.ename}}: ${{o.evalue}}\\n${{(o.traceback || []).join('\\n').replace(/\\x1b\\[[0-9;]*m/g, '')}}`))"""
+CELL_STATES_JS = f"""() => {CELLS_JS}.map((c, n) => `cell ${{n}}: execution count ${{c.model.executionCount}}, `
+  + `outputs ${{JSON.stringify([...Array(c.model.outputs.length).keys()].map(i => c.model.outputs.get(i).toJSON())).slice(0, 1500)}}`)"""
+
+
 class NotebookPage:
     def __init__(self, page, lab, name: str, timeout_ms: int = 120_000):
         self.page = page
@@ -15,16 +26,38 @@ class NotebookPage:
         self.timeout_ms = timeout_ms
 
     def open_and_run(self) -> "NotebookPage":
-        self.page.goto(f"{self.lab.url}/lab/tree/{self.name}")
-        self.page.wait_for_function(KERNEL_IDLE_JS, timeout=self.timeout_ms)
+        """Open the notebook, run all cells and wait until every one ran; a cell error fails at once, with its traceback."""
+        # A workspace of its own, reset: JupyterLab would otherwise reopen the notebooks of
+        # earlier pages too, and the current tab could be another notebook.
+        workspace = self.name.replace(".ipynb", "").replace("/", "-")
+        self.page.goto(f"{self.lab.url}/lab/workspaces/{workspace}/tree/{self.name}?reset")
+        self._wait(f"() => window.jupyterapp?.shell.currentWidget?.context?.path === {json.dumps(self.name)}", "the notebook never opened")
+        self._wait(KERNEL_IDLE_JS, "the kernel never became idle")
         self.page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-        self.page.wait_for_function(
-            """() => { const w = window.jupyterapp.shell.currentWidget;
-                 return [...w.content.widgets].every(c => c.model.type !== 'code' || c.model.executionCount !== null); }""",
-            timeout=self.timeout_ms,
-        )
-        self.page.wait_for_function(KERNEL_IDLE_JS, timeout=self.timeout_ms)
+        self._wait(ALL_RAN_OR_ERROR_JS, "the cells did not all run")
+        errors = self.page.evaluate(CELL_ERRORS_JS)
+        if errors:
+            raise AssertionError(f"a cell of {self.name} failed:\n" + "\n".join(errors))
+        self._wait(KERNEL_IDLE_JS, "the kernel never became idle after running the cells")
         return self
+
+    def _wait(self, condition_js: str, what: str) -> None:
+        """Wait for a page condition; on timeout, fail with the cells' state and the server log."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            self.page.wait_for_function(condition_js, timeout=self.timeout_ms)
+        except PlaywrightTimeout:
+            try:
+                cells = self.page.evaluate(CELL_STATES_JS)
+            except Exception as error:  # noqa: BLE001 - the page itself may be broken
+                cells = [f"(could not read the cells: {error})"]
+            log = self.lab.log.read_text()[-4000:] if self.lab.log.exists() else "(no log)"
+            raise AssertionError(
+                f"{what} within {self.timeout_ms / 1000:.0f} s in {self.name}.\ncells:\n"
+                + "\n".join(cells)
+                + f"\nJupyterLab log (tail):\n{log}"
+            ) from None
 
     def run(self, code: str) -> str:
         """Run ``code`` in the notebook's kernel and return what it printed or evaluated to."""

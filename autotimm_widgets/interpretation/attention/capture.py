@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._model import logits_of
+from .._model import check_model, logits_of
 
 SUPPORTED_FAMILIES = (
     "timm Vision Transformers (ViT, DeiT incl. distilled, ViT with register tokens, EVA, and other timm "
@@ -67,6 +67,7 @@ def find_attention_layers(model: nn.Module) -> dict[str, list[nn.Module]]:
 
 def check_attention_model(model: nn.Module, method: str = "attention methods") -> None:
     """Raise ``TypeError`` naming the supported families when ``model`` has no attention layer we can read."""
+    check_model(model)
     if not any(find_attention_layers(model).values()):
         raise TypeError(
             f"{method} need a Vision Transformer with self-attention layers; found none in "
