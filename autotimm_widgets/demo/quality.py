@@ -79,15 +79,29 @@ def demo_cases(scenes: Sequence[DemoImage]) -> Cases:
 
 @dataclass(frozen=True)
 class Method:
-    """A row of the table: ``maps(model, cases)`` gives one (H, W) map per case."""
+    """A row of the table: ``maps(model, cases)`` gives one (H, W) map per case.
+
+    ``name`` is the method ("Integrated Gradients"), ``detail`` its settings ("32 steps").
+    """
 
     name: str
     maps: Callable[[nn.Module, Cases], Maps]
     class_specific: bool = True
+    detail: str = ""
+
+    @property
+    def label(self) -> str:
+        """The name, with the settings in parentheses when there are any."""
+        return f"{self.name} ({self.detail})" if self.detail else self.name
 
 
 def explainer_method(
-    name: str, build: Callable[[nn.Module], BaseInterpreter], class_specific: bool = True, batch_size: int = 32
+    name: str,
+    build: Callable[[nn.Module], BaseInterpreter],
+    class_specific: bool = True,
+    *,
+    detail: str = "",
+    batch_size: int = 32,
 ) -> Method:
     """A method from an explainer factory: class-specific ones explain each case's class,
     class-agnostic ones explain each scene once and reuse its map for every class of the scene."""
@@ -99,7 +113,7 @@ def explainer_method(
         per_scene = explainer.explain_batch([s.image for s in cases.scenes], None, batch_size, show_progress=False)
         return [per_scene[i] for i in cases.scene_index]
 
-    return Method(name, maps, class_specific)
+    return Method(name, maps, class_specific, detail)
 
 
 def random_method(seed: int = 0) -> Method:
@@ -109,7 +123,7 @@ def random_method(seed: int = 0) -> Method:
         rng = np.random.default_rng(seed)
         return list(rng.random(cases.masks.shape, dtype=np.float32))
 
-    return Method("Random map (reference)", maps, class_specific=False)
+    return Method("Random map", maps, class_specific=False, detail="reference")
 
 
 def demo_methods(kind: str, *, ig_steps: int = 32, smoothgrad_samples: int = 50, seed: int = 0) -> list[Method]:
@@ -123,15 +137,20 @@ def demo_methods(kind: str, *, ig_steps: int = 32, smoothgrad_samples: int = 50,
     methods = [
         explainer_method("GradCAM", lambda m: GradCAM(m, **cpu)),
         explainer_method("GradCAM++", lambda m: GradCAMPlusPlus(m, **cpu)),
-        explainer_method(f"Integrated Gradients ({ig_steps} steps)", lambda m: IntegratedGradients(m, steps=ig_steps, **cpu)),
         explainer_method(
-            f"SmoothGrad(GradCAM) ({smoothgrad_samples} samples)",
+            "Integrated Gradients", lambda m: IntegratedGradients(m, steps=ig_steps, **cpu), detail=f"{ig_steps} steps"
+        ),
+        explainer_method(
+            "SmoothGrad(GradCAM)",
             lambda m: SmoothGrad(GradCAM(m, **cpu), num_samples=smoothgrad_samples, seed=seed),
+            detail=f"{smoothgrad_samples} samples",
         ),
     ]
     if kind == "vit":
         methods += [
-            explainer_method("AttentionRollout (class-agnostic)", lambda m: AttentionRollout(m, **cpu), class_specific=False),
+            explainer_method(
+                "AttentionRollout", lambda m: AttentionRollout(m, **cpu), class_specific=False, detail="class-agnostic"
+            ),
             explainer_method("GradientWeightedRollout", lambda m: GradientWeightedRollout(m, **cpu)),
         ]
     return methods
@@ -192,7 +211,7 @@ def quality_row(model: nn.Module, cases: Cases, method: Method, **score_options)
     scores = score_maps(model, cases, maps, **score_options)
     scored = time.perf_counter()
     return Row(
-        method=method.name,
+        method=method.label,
         class_specific=method.class_specific,
         cases=len(cases),
         pointing=_mean(scores.pointing),
