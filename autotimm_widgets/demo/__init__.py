@@ -6,6 +6,16 @@
 """
 
 from .data import CLASS_NAMES, CURATED_NAMES, DemoImage, demo_image, demo_images
+from .hub import hub_reachable
 from .models import DemoModel, load_demo_model
 
-__all__ = ["CLASS_NAMES", "CURATED_NAMES", "DemoImage", "DemoModel", "demo_image", "demo_images", "load_demo_model"]
+__all__ = [
+    "CLASS_NAMES",
+    "CURATED_NAMES",
+    "DemoImage",
+    "DemoModel",
+    "demo_image",
+    "demo_images",
+    "hub_reachable",
+    "load_demo_model",
+]

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -45,28 +46,40 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class JupyterLab:
-    """A JupyterLab server on a free loopback port, empty token, temporary root."""
+LAB_TEST_FLAGS = [
+    "--ServerApp.disable_check_xsrf=True", "--LabApp.expose_app_in_browser=True",
+    "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+]  # fmt: skip
 
-    def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="atw-e2e-"))
+
+class JupyterLab:
+    """A JupyterLab server on a free loopback port, temporary root and settings.
+
+    By default started here with an empty token; ``command`` starts it another way (the
+    project's ``scripts/start``), serving ``root`` on ``self.port``.
+    """
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.home = Path(tempfile.mkdtemp(prefix="atw-e2e-"))
+        self.root = root or self.home
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
-        self.log = self.root / "jupyter.log"
+        self.log = self.home / "jupyter.log"
 
-    def start(self, timeout: float = 90) -> "JupyterLab":
-        env = {**os.environ, "JUPYTER_CONFIG_DIR": str(self.root / ".jupyter"), "PYTHONUNBUFFERED": "1"}
-        env["JUPYTER_DATA_DIR"] = str(self.root / ".jupyter-data")
+    def start(self, timeout: float = 90, command: list[str] | None = None, cwd: Path | None = None) -> "JupyterLab":
+        env = {**os.environ, "JUPYTER_CONFIG_DIR": str(self.home / ".jupyter"), "PYTHONUNBUFFERED": "1"}
+        env["JUPYTER_DATA_DIR"] = str(self.home / ".jupyter-data")
+        env["PORT"] = str(self.port)
         env.setdefault("HF_HUB_OFFLINE", "1")
-        command = [
-            sys.executable, "-m", "jupyter", "lab", "--no-browser",
-            f"--port={self.port}", "--ip=127.0.0.1", f"--ServerApp.root_dir={self.root}",
-            "--allow-root", "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
-            "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        ]  # fmt: skip
+        if command is None:
+            command = [
+                sys.executable, "-m", "jupyter", "lab", "--no-browser",
+                f"--port={self.port}", "--ip=127.0.0.1", f"--ServerApp.root_dir={self.root}",
+                "--allow-root", "--IdentityProvider.token=", "--ServerApp.password=", *LAB_TEST_FLAGS,
+            ]  # fmt: skip
         self.process = subprocess.Popen(
-            command, cwd=self.root, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
+            command, cwd=cwd or self.home, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -74,8 +87,11 @@ class JupyterLab:
                 raise RuntimeError(f"JupyterLab exited early:\n{self.log.read_text()[-3000:]}")
             try:
                 with urllib.request.urlopen(f"{self.url}/api/status", timeout=2) as response:
-                    if response.status == 200:
+                    if response.status in (200, 403):  # 403: up, but asks for the token
                         return self
+            except urllib.error.HTTPError as error:
+                if error.code == 403:
+                    return self
             except OSError:
                 pass
             time.sleep(0.2)  # polling interval of a wait on an explicit condition
@@ -99,7 +115,7 @@ class JupyterLab:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=5)
-        shutil.rmtree(self.root, ignore_errors=True)
+        shutil.rmtree(self.home, ignore_errors=True)
 
 
 # JavaScript helpers evaluated in the page (window.jupyterapp is exposed by the server flag).

@@ -25,12 +25,15 @@ class NotebookPage:
         self.name = name
         self.timeout_ms = timeout_ms
 
-    def open_and_run(self) -> "NotebookPage":
-        """Open the notebook, run all cells and wait until every one ran; a cell error fails at once, with its traceback."""
-        # A workspace of its own, reset: JupyterLab would otherwise reopen the notebooks of
-        # earlier pages too, and the current tab could be another notebook.
+    def open_and_run(self, url: str | None = None) -> "NotebookPage":
+        """Open the notebook (at ``url`` if given), run all cells and wait until every one ran.
+
+        A cell error fails at once, with its traceback.
+        """
+        # By default a workspace of its own, reset: JupyterLab would otherwise reopen the
+        # notebooks of earlier pages too, and the current tab could be another notebook.
         workspace = self.name.replace(".ipynb", "").replace("/", "-")
-        self.page.goto(f"{self.lab.url}/lab/workspaces/{workspace}/tree/{self.name}?reset")
+        self.page.goto(url or f"{self.lab.url}/lab/workspaces/{workspace}/tree/{self.name}?reset")
         self._wait(f"() => window.jupyterapp?.shell.currentWidget?.context?.path === {json.dumps(self.name)}", "the notebook never opened")
         self._wait(KERNEL_IDLE_JS, "the kernel never became idle")
         self.page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
