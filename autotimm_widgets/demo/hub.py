@@ -8,8 +8,9 @@ online cell when it says no.
 from __future__ import annotations
 
 import os
-import socket
 import threading
+import urllib.error
+import urllib.request
 from urllib.parse import urlsplit
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
@@ -17,7 +18,11 @@ _TRUE = {"1", "on", "yes", "true"}  # how huggingface_hub reads its boolean envi
 
 
 def hub_reachable(timeout: float = 3.0, endpoint: str | None = None) -> bool:
-    """True when a TCP connection to the hub's host opens within ``timeout`` seconds.
+    """True when the hub answers an HTTP(S) request within ``timeout`` seconds.
+
+    Any HTTP answer counts (even 4xx): the point is that the host, TLS included, is there.
+    A bare TCP connection is not enough: sandboxes and proxies accept connections to any
+    address and then answer nothing.
 
     Returns False at once, without touching the network, when ``HF_HUB_OFFLINE`` is set.
     ``endpoint`` defaults to ``HF_ENDPOINT`` (a mirror), else ``https://huggingface.co``.
@@ -31,14 +36,16 @@ def hub_reachable(timeout: float = 3.0, endpoint: str | None = None) -> bool:
     url = urlsplit(endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT)
     if not url.hostname:
         raise ValueError(f"endpoint must be a URL such as {DEFAULT_ENDPOINT!r}; got {endpoint!r}.")
-    port = url.port or (80 if url.scheme == "http" else 443)
     answer: list[bool] = []
 
     def probe() -> None:
+        request = urllib.request.Request(f"{url.scheme}://{url.netloc}/", method="HEAD")
         try:
-            socket.create_connection((url.hostname, port), timeout=timeout).close()
+            urllib.request.urlopen(request, timeout=timeout).close()
             answer.append(True)
-        except OSError:
+        except urllib.error.HTTPError:
+            answer.append(True)
+        except (OSError, ValueError):
             answer.append(False)
 
     thread = threading.Thread(target=probe, name="hub-reachable", daemon=True)
