@@ -1,5 +1,6 @@
 // ExplainerWidget front end (anywidget ESM). Traits are the single source of truth: controls
-// write traits, the view repaints from traits. Opacity and colormap repaint locally at once;
+// write traits, the view repaints from traits. Opacity and colormap repaint locally at once and
+// send nothing to the kernel (they reach Python with the next update that goes there anyway);
 // everything else goes to the kernel, which answers with a new heatmap.
 import "./widget.css";
 import { HeatmapCanvas } from "./canvas.js";
@@ -138,11 +139,9 @@ function render({ model, el: host }) {
   smooth.addEventListener("change", () => save({ smoothgrad: smooth.checked }));
   baseline.addEventListener("change", () => save({ baseline: baseline.value }));
   fusion.addEventListener("change", () => save({ head_fusion: fusion.value }));
-  colormap.addEventListener("change", () => {
-    model.set("colormap", colormap.value); // repaints now, through the change event
-    model.save_changes();
-  });
-  // Sliders reach the kernel on release ("change"); opacity repaints while dragging ("input").
+  // View-only: set locally (repaints through the change event), no message to the kernel.
+  colormap.addEventListener("change", () => model.set("colormap", colormap.value));
+  // Sliders reach the kernel on release ("change"); opacity only repaints, while dragging.
   for (const [node, name, parse] of [
     [noise, "noise_level", Number],
     [samples, "num_samples", (v) => Math.round(Number(v))],
@@ -152,7 +151,6 @@ function render({ model, el: host }) {
     node.addEventListener("change", () => save({ [name]: parse(node.value) }));
   }
   opacity.addEventListener("input", () => model.set("opacity", Number(opacity.value)));
-  opacity.addEventListener("change", () => save({ opacity: Number(opacity.value) }));
   exportButton.addEventListener("click", () => exportPng(doc, picture.canvas));
 
   // -- trait -> view -------------------------------------------------------------------

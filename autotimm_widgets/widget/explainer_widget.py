@@ -58,6 +58,9 @@ class ExplainerWidget(anywidget.AnyWidget):
     ``noise_level``, ``num_samples``, ``steps``, ``baseline``, ``head_fusion``,
     ``discard_ratio``, ``target_patch``, ``opacity``, ``colormap``; read-only state:
     ``status`` ("idle", "computing", "error"), ``progress`` (0..1), ``error``.
+    ``opacity`` and ``colormap`` are view-only in the browser: moving them repaints at once and
+    sends nothing to the kernel; their values reach Python with the view's next update that
+    goes there anyway (a class click, a method change, ...). Set from Python, they repaint.
 
     Maps are computed on a worker thread that shares the model's lock with any explainer you
     use meanwhile; call ``wait()`` before training or running the model yourself. Values from
@@ -194,7 +197,11 @@ class ExplainerWidget(anywidget.AnyWidget):
         return {k: v for k, v in scores.items() if k != "state"}
 
     def to_image(self):
-        """The current view (image, map, opacity, colormap) as a PIL image at display size."""
+        """The current view (image, map, opacity, colormap) as a PIL image at display size.
+
+        Uses Python's ``opacity`` and ``colormap``: after moving them in the browser, the
+        view's **Export PNG** is the exact view until its next update reaches the kernel.
+        """
         from PIL import Image
 
         heatmap = self._current_map if self._current_map is not None else np.zeros(self._display.shape[:2], np.float32)

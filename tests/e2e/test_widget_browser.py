@@ -125,6 +125,7 @@ def test_layer_change(notebook):
 
 def test_opacity_and_colormap_repaint_in_the_browser_without_the_kernel(notebook):
     computations = notebook.value("w._engine.computations")
+    assert notebook.value("(w.opacity, w.colormap)") == [0.5, "jet"]
     notebook.page.evaluate(
         """() => { const w = window.jupyterapp.shell.currentWidget;
                  w.sessionContext.session.kernel.requestExecute({ code: 'import time; time.sleep(4)' }); }"""
@@ -138,8 +139,17 @@ def test_opacity_and_colormap_repaint_in_the_browser_without_the_kernel(notebook
     notebook.root().get_by_test_id("atw-colormap").select_option("viridis")
     notebook.wait_canvas_change(after_opacity)
     notebook.page.wait_for_function("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'")
-    assert notebook.value("(w.opacity, w.colormap)") == [0.9, "viridis"]  # synced to Python, once, on release
-    assert notebook.value("w._engine.computations") == computations  # no computation was asked for
+    # No message reached the kernel: Python still has the old values, and computed nothing.
+    assert notebook.value("(w.opacity, w.colormap)") == [0.5, "jet"]
+    assert notebook.value("w._engine.computations") == computations
+
+    # The values ride along with the view's next update: here a method change and back.
+    method = notebook.root().get_by_test_id("atw-method")
+    method.select_option("gradcam++")
+    settle(notebook)
+    method.select_option("gradcam")
+    settle(notebook)
+    assert notebook.value("(w.opacity, w.colormap)") == [0.9, "viridis"]
     canvas = np.array(notebook.page.evaluate(
         "() => Array.from(document.querySelector('[data-testid=atw-canvas]').getContext('2d').getImageData(0,0,200,160).data)"
     ), dtype=np.int16).reshape(160, 200, 4)[..., :3]
