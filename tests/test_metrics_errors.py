@@ -28,7 +28,7 @@ MAP = np.random.default_rng(0).random((40, 60)).astype(np.float32)
         (lambda m: deletion(m, IMAGE, MAP, 0, steps=True), TypeError, "steps must be an int"),
         (lambda m: deletion(m, IMAGE, MAP, 0, baseline="white"), ValueError, "baseline must be one of 'blur', 'black', 'mean'"),
         (lambda m: deletion(m, IMAGE, MAP, 0, baseline=None), ValueError, "baseline must be one of"),
-        (lambda m: deletion(m, IMAGE, MAP, 0, score="prob"), ValueError, "score must be one of 'probability', 'logit'"),
+        (lambda m: deletion(m, IMAGE, MAP, 0, score="prob"), ValueError, "score must be one of 'probability', 'sigmoid', 'logit'"),
         (lambda m: deletion(m, IMAGE, MAP, 0, batch_size=0), ValueError, "batch_size must be a positive int"),
         (lambda m: deletion(m, [IMAGE, IMAGE], [MAP], 0), ValueError, "got 1 maps for 2 images"),
         (lambda m: deletion(m, IMAGE, np.stack([MAP, MAP]), 0), ValueError, r"got 2 maps for 1 images.*\(K, H, W\)"),

@@ -81,6 +81,18 @@ def test_the_default_score_is_the_softmax_probability_of_the_target(bright_spot_
     assert np.all((result["deletion_curve"] >= 0) & (result["deletion_curve"] <= 1))
 
 
+def test_the_sigmoid_score_is_the_sigmoid_of_the_logit_curve(bright_spot_net):
+    """For multi-label models: each class on its own, not a softmax over the others."""
+    options = dict(steps=9, baseline="black")
+    logit = faithfulness_curves(bright_spot_net, IMAGE, SQUARE, 0, score="logit", **options)
+    sigmoid = faithfulness_curves(bright_spot_net, IMAGE, SQUARE, 0, score="sigmoid", **options)
+    softmax = faithfulness_curves(bright_spot_net, IMAGE, SQUARE, 0, **options)
+    for kind in ("deletion", "insertion"):
+        expected = torch.sigmoid(torch.as_tensor(logit[kind].scores)).numpy()
+        np.testing.assert_allclose(sigmoid[kind].scores, expected, rtol=1e-5, atol=1e-6)
+        assert not np.allclose(sigmoid[kind].scores, softmax[kind].scores, atol=1e-3)
+
+
 def test_deletion_insertion_returns_plain_values_for_one_map(bright_spot_net):
     result = deletion_insertion(bright_spot_net, IMAGE, SQUARE, 0, steps=7, baseline="black")
     assert isinstance(result["deletion_auc"], float) and isinstance(result["insertion_auc"], float)

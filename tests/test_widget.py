@@ -277,6 +277,29 @@ def test_scores_of_the_current_map(widget, resnet18):
     assert widget.status == "error" and "unknown message" in widget.error
 
 
+def test_scores_use_the_class_panels_probabilities_and_the_widgets_preprocessing():
+    from autotimm_widgets.demo import demo_image, load_demo_model
+    from autotimm_widgets.interpretation import PreprocessConfig
+    from autotimm_widgets.interpretation.metrics import deletion_insertion
+
+    demo = load_demo_model("cnn")
+    image = demo_image("two_classes").image
+    preprocess = PreprocessConfig(input_size=(96, 96), mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
+    for probabilities, score in (("sigmoid", "sigmoid"), ("softmax", "probability")):
+        w = ExplainerWidget(demo.model, image, use_cuda=False, probabilities=probabilities, preprocess=preprocess)
+        w.wait(60)
+        w.compute_scores()
+        w.wait(120)
+        direct = deletion_insertion(
+            demo.model, image, w.heatmap, w.target_class, steps=50, score=score, preprocess=preprocess
+        )
+        assert w.scores["insertion_auc"] == pytest.approx(direct["insertion_auc"], abs=1e-5)
+        assert w.scores["deletion_auc"] == pytest.approx(direct["deletion_auc"], abs=1e-5)
+        w.close()
+    model_default = deletion_insertion(demo.model, image, w.heatmap, w.target_class, steps=50)
+    assert model_default["insertion_auc"] != pytest.approx(direct["insertion_auc"], abs=1e-3)  # preprocess= mattered
+
+
 def test_multi_label_models_show_independent_probabilities():
     from autotimm_widgets.demo import demo_image, load_demo_model
 

@@ -127,8 +127,9 @@ class ExplainerWidget(anywidget.AnyWidget):
             probabilities = "sigmoid" if getattr(model, "multi_label", False) else "softmax"
         if probabilities not in ("softmax", "sigmoid"):
             raise ValueError(f"probabilities must be 'softmax', 'sigmoid' or None; got {probabilities!r}.")
+        score = "sigmoid" if probabilities == "sigmoid" else "probability"  # what Scores measures, too
         logits = probe.predict(self._explain_input)
-        probabilities = torch.sigmoid(logits) if probabilities == "sigmoid" else torch.softmax(logits, dim=0)
+        probabilities = torch.sigmoid(logits) if score == "sigmoid" else torch.softmax(logits, dim=0)
         self._num_classes = int(probabilities.shape[0])
         names = resolve_class_names(model, self._num_classes, class_names)
         top = torch.topk(probabilities, min(top_k, self._num_classes))
@@ -140,7 +141,7 @@ class ExplainerWidget(anywidget.AnyWidget):
             if not methods or bad:
                 raise ValueError(f"methods must be a non-empty list drawn from {list(METHODS)}; got {methods}.")
             offered = methods
-        self._session = Session(model, self._explain_input, use_cuda=use_cuda, top_classes=top_classes, options={"preprocess": preprocess})
+        self._session = Session(model, self._explain_input, use_cuda=use_cuda, top_classes=top_classes, options={"preprocess": preprocess, "score": score})
         self._current_map: np.ndarray | None = None
         self._last_progress = 0.0
         self._engine = ComputeEngine(

@@ -155,7 +155,8 @@ def compute_scores(session: Session, state: Mapping, progress: Progress, cached_
     """Deletion and insertion AUC and curves of the map for ``state`` (computing the map if needed).
 
     The class scored is the state's class for class-specific methods and the predicted class
-    for the class-agnostic attention methods.
+    for the class-agnostic attention methods; its score is the one the class panel shows
+    (softmax or sigmoid probability), with the widget's own preprocessing.
     """
     from ..interpretation.metrics import deletion_insertion
 
@@ -166,7 +167,15 @@ def compute_scores(session: Session, state: Mapping, progress: Progress, cached_
         results.update(method.compute(session, state, progress))
         heatmap = results[method.key(state)]
     target = state["target_class"] if "target_class" in method.params else session.top_classes[0]
-    scores = deletion_insertion(session.model, session.image, heatmap, target, steps=SCORE_STEPS)
+    scores = deletion_insertion(
+        session.model,
+        session.image,
+        heatmap,
+        target,
+        steps=SCORE_STEPS,
+        score=session.options.get("score", "probability"),
+        preprocess=session.options.get("preprocess"),
+    )
     results[score_key(state)] = {"map": heatmap, "scores": scores}
     return results
 

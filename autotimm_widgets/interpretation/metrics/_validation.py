@@ -14,7 +14,7 @@ import torch
 from .._targets import as_class_index, batch_targets
 
 BASELINES = ("blur", "black", "mean")
-SCORES = ("probability", "logit")
+SCORES = ("probability", "sigmoid", "logit")
 
 
 def check_steps(steps) -> int:

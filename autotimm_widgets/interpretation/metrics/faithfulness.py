@@ -13,8 +13,9 @@ and turned into a rank per pixel; the images of all steps of all curves come fro
 vectorised comparison ``rank < count[step]`` and go through the model ``batch_size`` at a
 time under ``torch.inference_mode`` - never a loop over pixels or steps, no host sync.
 
-The score is the softmax probability of the target class (``score="logit"`` for the raw
-logit). Baselines: see :mod:`.baselines`.
+The score is the softmax probability of the target class (``score="sigmoid"`` for
+multi-label models, whose classes are independent; ``score="logit"`` for the raw logit).
+Baselines: see :mod:`.baselines`.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ def faithfulness_curves(
         kinds: which curves, from ``("deletion", "insertion")``.
         steps: points per curve (>= 2), from 0 % to 100 % of the pixels.
         baseline: ``"blur"``, ``"black"`` or ``"mean"`` (see :mod:`.baselines`).
-        score: ``"probability"`` (softmax of the target class) or ``"logit"``.
+        score: ``"probability"`` (softmax of the target class), ``"sigmoid"`` (multi-label
+            models) or ``"logit"``.
         batch_size: step images per forward pass; B * len(kinds) * steps images in all.
         preprocess: overrides the model's preprocessing, as for the explainers.
 
@@ -265,6 +267,8 @@ def _group_scores(
             check_range(requested, logits.shape[1])
         if score == "probability":
             logits = logits.softmax(dim=1)
+        elif score == "sigmoid":
+            logits = logits.sigmoid()
         out[start:stop] = logits.gather(1, item_class[start:stop, None])[:, 0]
     return out.view(count, insertion.numel(), steps)
 
