@@ -83,8 +83,9 @@ def train(model: nn.Module, pixels: torch.Tensor, labels: torch.Tensor, recipe: 
     )
     steps_per_epoch = len(pixels) // recipe.batch_size
     total, warmup = recipe.epochs * steps_per_epoch, recipe.warmup_epochs * steps_per_epoch
+    decay_steps = max(total - warmup, 1)  # a run no longer than its warm-up (quick checks) has no decay
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: (s + 1) / warmup if s < warmup else 0.5 * (1 + math.cos(math.pi * (s - warmup) / (total - warmup)))
+        optimizer, lambda s: (s + 1) / warmup if s < warmup else 0.5 * (1 + math.cos(math.pi * (s - warmup) / decay_steps))
     )
     targets = labels.float()
     for epoch in range(recipe.epochs):
