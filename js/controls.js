@@ -23,7 +23,7 @@ export function select(doc, testid, options) {
 }
 
 /** Replace a <select>'s options: `options` is a list of [value, label]. */
-export function setOptions(doc, node, options) {
+function setOptions(doc, node, options) {
   node.replaceChildren(...options.map(([value, label]) => el(doc, "option", { value, text: label })));
 }
 
@@ -33,15 +33,4 @@ export function slider(doc, testid, { min, max, step }) {
 
 export function checkbox(doc, testid) {
   return el(doc, "input", { testid, type: "checkbox", className: "atw-checkbox" });
-}
-
-/** Call `fn` at most once per `ms`, with the latest arguments, trailing. */
-export function debounce(fn, ms) {
-  let timer = null;
-  const wrapped = (...args) => {
-    clearTimeout(timer);
-    timer = setTimeout(() => fn(...args), ms);
-  };
-  wrapped.cancel = () => clearTimeout(timer);
-  return wrapped;
 }

@@ -6,7 +6,7 @@ import "./widget.css";
 import { HeatmapCanvas } from "./canvas.js";
 import { ClassPanel } from "./classes.js";
 import { bytesOf } from "./colormap.js";
-import { checkbox, el, labelled, select, setOptions, slider } from "./controls.js";
+import { checkbox, el, labelled, select, slider } from "./controls.js";
 import { patchAt } from "./hit.js";
 import { ScoresPanel } from "./scores.js";
 
@@ -79,17 +79,17 @@ function render({ model, el: host }) {
   const colormap = select(doc, "atw-colormap", Object.keys(model.get("_colormaps")).map((c) => [c, c]));
   const exportButton = el(doc, "button", { testid: "atw-export", type: "button", className: "atw-button", text: "Export PNG" });
 
-  const sliderValue = (node, name, digits) => {
+  const sliderValue = (name, digits) => {
     const label = el(doc, "span", { className: "atw-value" });
     const show = () => (label.textContent = Number(model.get(name)).toFixed(digits));
     return { label, show };
   };
   const fields = {
-    noise: sliderValue(noise, "noise_level", 2),
-    samples: sliderValue(samples, "num_samples", 0),
-    steps: sliderValue(steps, "steps", 0),
-    discard: sliderValue(discard, "discard_ratio", 2),
-    opacity: sliderValue(opacity, "opacity", 2),
+    noise: sliderValue("noise_level", 2),
+    samples: sliderValue("num_samples", 0),
+    steps: sliderValue("steps", 0),
+    discard: sliderValue("discard_ratio", 2),
+    opacity: sliderValue("opacity", 2),
   };
   const withValue = (text, node, field) => labelled(doc, text, el(doc, "span", { className: "atw-slider-row" }, [node, field.label]));
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import matplotlib
 import numpy as np
 import pytest
-import torch
 from matplotlib.figure import Figure
 
 from autotimm_widgets.interpretation import (

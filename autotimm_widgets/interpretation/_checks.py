@@ -25,3 +25,10 @@ def non_negative(value, name: str) -> float:
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a finite number >= 0; got {value}.")
     return float(value)
+
+
+def check_batch_size(batch_size) -> int:
+    """``batch_size`` as an int >= 1 (numpy integers too); ``ValueError`` otherwise."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int; got {batch_size!r}.")
+    return int(batch_size)

@@ -41,6 +41,11 @@ class PixelImage:
         """(H, W) of the user's image."""
         return int(self.pixels.shape[-2]), int(self.pixels.shape[-1])
 
+    def rgb(self) -> np.ndarray:
+        """The pixels as an (H, W, 3) float32 array in [0, 1], for display."""
+        array = self.pixels.permute(1, 2, 0).numpy().astype(np.float32)
+        return array / 255.0 if self.is_uint8 else array
+
 
 def to_pixels(image) -> PixelImage:
     """Validate a PIL image or an ndarray and return it as a CPU (3, H, W) tensor.
@@ -57,7 +62,7 @@ def to_pixels(image) -> PixelImage:
 
 def check_tensor(image: torch.Tensor) -> torch.Tensor:
     """Validate a preprocessed tensor and return it as (1, 3, H, W)."""
-    if image.dtype in (torch.bool,) or not (image.is_floating_point()):
+    if not image.is_floating_point():
         raise TypeError(
             f"a tensor image must be floating point (already normalised for the model); got dtype {image.dtype}."
         )

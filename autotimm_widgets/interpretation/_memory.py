@@ -23,6 +23,7 @@ gives resnet50 chunks of 7 rows, resnet18 chunks of about 29.
 from __future__ import annotations
 
 import math
+import weakref
 import os
 
 import torch
@@ -76,12 +77,17 @@ def _available_ram() -> int | None:
         return None
 
 
+_MEASURED: weakref.WeakKeyDictionary[nn.Module, dict[tuple, int]] = weakref.WeakKeyDictionary()
+
+
 class RowSizer:
     """``rows_that_fit`` for one model, with the activation size cached per input shape and dtype."""
 
     def __init__(self, model: nn.Module):
         self.model = model
-        self._bytes: dict[tuple, int] = {}
+        # Shared by every sizer of this model: the measuring forward pass runs once per input
+        # shape, however many explainers (the widget builds a SmoothGrad per computation).
+        self._bytes: dict[tuple, int] = _MEASURED.setdefault(model, {})
 
     def rows(self, inputs: torch.Tensor) -> int:
         """Rows shaped like ``inputs[0]`` that fit one batch now; call inside ``explaining``."""

@@ -10,6 +10,7 @@ aspect ratio.
 from __future__ import annotations
 
 import math
+import weakref
 
 import torch
 from torch import nn
@@ -50,6 +51,9 @@ def patch_size(model: nn.Module) -> tuple[int, int] | None:
     return None
 
 
+_ACCEPTED_SIZES: weakref.WeakKeyDictionary[nn.Module, set[tuple[int, int]]] = weakref.WeakKeyDictionary()
+
+
 def check_input_size(model: nn.Module, input_hw: tuple[int, int]) -> None:
     """Raise ``ValueError`` when a Vision Transformer cannot take an input of ``input_hw`` (h, w).
 
@@ -58,9 +62,13 @@ def check_input_size(model: nn.Module, input_hw: tuple[int, int]) -> None:
     ``dynamic_img_pad``); torchvision's ``VisionTransformer`` takes only its ``image_size``; any
     model with a known patch size needs at least one patch.
     Checked before the forward pass, so the user gets this message rather than the model's
-    ``AssertionError``. Models that state no rule are not checked.
+    ``AssertionError``. Models that state no rule are not checked. Sizes that passed are
+    remembered per model (a model resized in place afterwards gets its own error instead).
     """
     h, w = (int(v) for v in input_hw)
+    accepted = _ACCEPTED_SIZES.setdefault(model, set())
+    if (h, w) in accepted:  # the walk over the modules costs ~2 ms on a CNN: once per size
+        return
     required = None
     for module in model.modules():
         embed = getattr(module, "patch_embed", None)
@@ -84,6 +92,7 @@ def check_input_size(model: nn.Module, input_hw: tuple[int, int]) -> None:
             f"the model input is {h}x{w} pixels, but this model takes {required[1]}. A tensor image is passed "
             "to the model as it is: give one of that size, or pass a PIL image or an array to have it resized."
         )
+    accepted.add((h, w))
 
 
 def token_grid(

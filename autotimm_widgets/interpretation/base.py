@@ -6,8 +6,8 @@ and requested classes in, non-negative raw maps out. Everything around it lives 
 * images are validated and preprocessed with the model's own config (see ``preprocessing``);
 * the model is locked, put in eval mode and restored afterwards (see ``_model.explaining``);
 * maps are resized on the device to each user image's size and normalised per map;
-* ``explain_batch`` chunks images into batches of ``batch_size``, one forward and one
-  backward per chunk.
+* ``explain_batch`` chunks images into batches of ``batch_size`` and explains each chunk
+  as a batch (per input shape): the method's passes run once per chunk, not once per image.
 
 Explainers are safe to share between threads: calls on the same model are serialised by a
 per-model lock, and no per-call state is kept on the explainer.
@@ -16,7 +16,7 @@ per-model lock, and no per-call state is kept on the explainer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -24,12 +24,13 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from ._checks import check_batch_size
+from ._progress import ProgressCallback as Progress
 from ._model import check_model, choose_device, explaining, logits_of, model_dtype
 from ._tokens import check_input_size
 from ._targets import batch_targets, check_range, class_tensor, explain_targets, resolve_classes
 from .preprocessing import PreparedImage, Preprocessor, PreprocessSpec
 
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class BaseInterpreter:
             image: a PIL image, an ndarray (H, W[, 3|4]) uint8 or float in [0, 1], or a
                 preprocessed tensor (3, H, W) / (1, 3, H, W).
             target_class: a class index, ``None`` for the predicted class, or a list of
-                class indices for one map each from a single forward pass.
+                class indices for one map each; the classes share the forward pass(es).
             normalize: scale each map to [0, 1]; ``False`` returns the raw non-negative map.
 
         Returns:
@@ -106,7 +107,7 @@ class BaseInterpreter:
         progress: Progress | None = None,
         show_progress: bool | None = None,
     ) -> list[np.ndarray]:
-        """Explain many images, ``batch_size`` at a time (one forward and backward per chunk).
+        """Explain many images, ``batch_size`` at a time (each chunk explained as one batch).
 
         Args:
             images: a list of images (any accepted kind, sizes may differ), or a batch
@@ -121,8 +122,7 @@ class BaseInterpreter:
         """
         images = _image_list(images)
         classes = batch_targets(target_classes, len(images))
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int; got {batch_size!r}.")
+        batch_size = check_batch_size(batch_size)
         total = len(images)
         show = total > batch_size if show_progress is None else bool(show_progress)
         results: list[np.ndarray] = [None] * total  # type: ignore[list-item]
@@ -130,7 +130,7 @@ class BaseInterpreter:
             for start in range(0, total, batch_size):
                 chunk = range(start, min(total, start + batch_size))
                 prepared = {i: self.prepare(images[i]) for i in chunk}
-                for group in _same_shape_groups(prepared):
+                for group in same_shape_groups(prepared):
                     inputs = torch.cat([prepared[i].tensor for i in group])
                     with explaining(self.model):
                         result = self._attribute(inputs, [[classes[i]] for i in group])
@@ -211,7 +211,8 @@ def _image_list(images) -> list:
     raise TypeError(f"images must be a list of images or a (B, 3, H, W) tensor; got {type(images).__name__}.")
 
 
-def _same_shape_groups(prepared: dict[int, PreparedImage]) -> list[list[int]]:
+def same_shape_groups(prepared: dict[int, PreparedImage]) -> list[list[int]]:
+    """Keys of ``prepared`` grouped by input tensor shape, in first-seen order (one forward pass per group)."""
     groups: dict[tuple, list[int]] = {}
     for i, p in prepared.items():
         groups.setdefault(tuple(p.tensor.shape), []).append(i)

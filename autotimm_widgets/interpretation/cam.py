@@ -11,7 +11,7 @@ grid after dropping the prefix tokens.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import torch
 from torch import nn
@@ -164,9 +164,13 @@ def class_gradients(logits: torch.Tensor, activation: torch.Tensor, classes: tor
     Images in a batch are independent in eval mode, so one backward of the summed logits
     gives every image its own gradient; K classes take K backward passes through the head.
     """
+    return torch.stack([grads[0] for grads in per_class_gradients(logits, activation, classes)], dim=1)
+
+
+def per_class_gradients(logits: torch.Tensor, inputs, classes: torch.Tensor) -> Iterator[tuple[torch.Tensor, ...]]:
+    """For each of the K columns of ``classes`` (B, K): the gradients of each image's logit of
+    that class with respect to ``inputs`` (a tensor or a sequence of tensors), one backward each."""
     picked = logits.gather(1, classes)
     count = classes.shape[1]
-    grads = [
-        torch.autograd.grad(picked[:, k].sum(), activation, retain_graph=k < count - 1)[0] for k in range(count)
-    ]
-    return torch.stack(grads, dim=1)
+    for k in range(count):
+        yield torch.autograd.grad(picked[:, k].sum(), inputs, retain_graph=k < count - 1)

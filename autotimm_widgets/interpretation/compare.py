@@ -24,7 +24,6 @@ METHODS = (
     "gradcam", "gradcam++", "integrated_gradients", "smoothgrad",
     "attention_rollout", "attention_flow", "gradient_rollout",
 )  # fmt: skip
-ATTENTION_METHODS = ("attention_rollout", "attention_flow", "gradient_rollout")
 CLASS_AGNOSTIC = ("attention_rollout", "attention_flow")
 
 
@@ -51,7 +50,7 @@ def compare_methods(
     """Explain one image with several methods: ``{name: (H, W) float32 map in [0, 1]}``.
 
     Method names: ``"gradcam"``, ``"gradcam++"``, ``"integrated_gradients"``, ``"smoothgrad"``
-    (SmoothGrad of GradCAM, defaults), ``"attention_rollout"``, ``"attention_flow"`` (from the
+    (SmoothGrad of GradCAM, default noise and samples, seed 0), ``"attention_rollout"``, ``"attention_flow"`` (from the
     CLS token) and ``"gradient_rollout"`` (Chefer et al.). ``None`` takes
     :func:`default_methods`.
 
@@ -100,8 +99,7 @@ def compare_figure(image, maps: dict[str, np.ndarray], colormap: str = "jet", al
 
     Built with ``matplotlib.figure.Figure`` (no pyplot): works under Agg, leaves no figure open.
     """
-    pixels = to_pixels(image)
-    rgb = pixels.pixels.permute(1, 2, 0).numpy().astype(np.float32) / (255.0 if pixels.is_uint8 else 1.0)
+    rgb = to_pixels(image).rgb()
     for name, heatmap in maps.items():
         if np.shape(heatmap) != rgb.shape[:2]:
             raise ValueError(f"map {name!r} has shape {np.shape(heatmap)}; the image is {rgb.shape[:2]}.")

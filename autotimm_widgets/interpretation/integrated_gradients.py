@@ -229,9 +229,7 @@ class IntegratedGradients(BaseInterpreter):
         if isinstance(image, torch.Tensor):
             pixels = self.preprocessor.denormalize(tensor.detach().float())[0]
             return pixels.clamp(0, 1).permute(1, 2, 0).cpu().numpy()
-        pixels = to_pixels(image)
-        array = pixels.pixels.permute(1, 2, 0).numpy().astype(np.float32)
-        return array / 255.0 if pixels.is_uint8 else array
+        return to_pixels(image).rgb()
 
 
 def integrate(

@@ -66,9 +66,9 @@ class SmoothGrad(BaseInterpreter):
         self.batch_size = positive_int(batch_size, "batch_size", allow_none=True)
         self.seed = _check_seed(seed, base_explainer.device)
         self.base_explainer = base_explainer
-        super().__init__(base_explainer.model, use_cuda=base_explainer.device.type == "cuda")
-        # The base's own device and preprocessing (a custom ``preprocess`` included) are the ones used.
-        self.device, self.preprocessor = base_explainer.device, base_explainer.preprocessor
+        # The base's model, device and preprocessing (a custom ``preprocess`` included) are the
+        # ones used: nothing is resolved again.
+        self.model, self.device, self.preprocessor = base_explainer.model, base_explainer.device, base_explainer.preprocessor
         self._sizer = RowSizer(self.model)
 
     @property

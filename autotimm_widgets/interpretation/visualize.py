@@ -20,9 +20,7 @@ def colorize(heatmap: np.ndarray, colormap: str = "jet") -> np.ndarray:
 
 def overlay(image, heatmap: np.ndarray, colormap: str = "jet", alpha: float = 0.5) -> Image.Image:
     """Blend a coloured (H, W) map over the image (PIL or ndarray of the same H, W)."""
-    pixels = to_pixels(image)
-    rgb = pixels.pixels.permute(1, 2, 0).numpy().astype(np.float32)
-    rgb = rgb if not pixels.is_uint8 else rgb / 255.0
+    rgb = to_pixels(image).rgb()
     if rgb.shape[:2] != np.shape(heatmap):
         raise ValueError(f"heatmap shape {np.shape(heatmap)} does not match the image's {rgb.shape[:2]}.")
     if not 0.0 <= alpha <= 1.0:

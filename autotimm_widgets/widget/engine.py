@@ -15,6 +15,8 @@ from typing import Callable, Hashable, Mapping
 
 import numpy as np
 
+from ..interpretation._progress import ProgressCallback
+
 
 class Superseded(Exception):
     """Raised inside a computation whose request a newer one replaced."""
@@ -29,7 +31,7 @@ class Request:
     state: Mapping
 
 
-Compute = Callable[[Mapping, Callable[[int, int], None]], Mapping[Hashable, object]]
+Compute = Callable[[Mapping, ProgressCallback], Mapping[Hashable, object]]
 
 
 class MapCache:
@@ -56,9 +58,6 @@ class MapCache:
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._maps
-
-    def __len__(self) -> int:
-        return len(self._maps)
 
     def clear(self) -> None:
         self._maps.clear()
@@ -121,9 +120,6 @@ class ComputeEngine:
         with self._condition:
             return self._condition.wait_for(lambda: self._closed or self._done >= self._latest, timeout)
 
-    def is_newest(self, request: Request) -> bool:
-        return request.seq == self._latest
-
     def close(self) -> None:
         """Stop the worker after its current computation (which is then dropped)."""
         with self._condition:
@@ -145,7 +141,7 @@ class ComputeEngine:
             except Superseded:
                 pass
             except BaseException as error:  # noqa: BLE001 - shown in the widget, never raised in the kernel
-                self._deliver(request, lambda: self._fail(request, error))
+                self._deliver(request, lambda error=error: self._fail(request, error))
             finally:
                 with self._condition:
                     self._done = max(self._done, request.seq)
@@ -168,7 +164,7 @@ class ComputeEngine:
             if request.seq == self._latest:
                 action()
 
-    def _progress_for(self, request: Request) -> Callable[[int, int], None]:
+    def _progress_for(self, request: Request) -> ProgressCallback:
         def progress(done: int, total: int) -> None:
             if request.seq != self._latest:
                 raise Superseded()

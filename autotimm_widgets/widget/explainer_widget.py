@@ -17,6 +17,8 @@ from ..interpretation import GradCAM
 from ..interpretation._images import to_pixels
 from ..interpretation._layers import resolve_layer
 from ..interpretation.attention import token_layout
+from ..interpretation.attention.maths import HEAD_FUSIONS
+from ..interpretation.baselines import NAMES as BASELINES
 from ..interpretation.preprocessing import resize_pixels
 from .class_names import resolve_class_names
 from .engine import ComputeEngine, Request
@@ -31,8 +33,6 @@ COMPUTE_FIELDS = (
 VIEW_FIELDS = ("opacity", "colormap")
 FRONT_END_FIELDS = COMPUTE_FIELDS + VIEW_FIELDS  # all the view may set; the rest is read-only state
 MAX_ERROR_CHARS = 1000
-BASELINES = ("black", "white", "blur", "random")
-HEAD_FUSIONS = ("mean", "max", "min")
 PROGRESS_INTERVAL_S = 0.1
 
 
@@ -142,6 +142,8 @@ class ExplainerWidget(anywidget.AnyWidget):
                 raise ValueError(f"methods must be a non-empty list drawn from {list(METHODS)}; got {methods}.")
             offered = methods
         self._session = Session(model, self._explain_input, use_cuda=use_cuda, top_classes=top_classes, options={"preprocess": preprocess, "score": score})
+        # The probe is the automatic-layer GradCAM the first request needs: reuse it (and its layer trace).
+        self._session.explainer(METHODS["gradcam"].explainer_key(None), lambda: probe)
         self._current_map: np.ndarray | None = None
         self._last_progress = 0.0
         self._engine = ComputeEngine(
@@ -185,14 +187,14 @@ class ExplainerWidget(anywidget.AnyWidget):
         Runs on the worker like every computation; the result lands in ``scores`` (and the
         view's scores panel). Call ``wait()`` to block until it is there.
         """
-        state = {name: getattr(self, name) for name in COMPUTE_FIELDS}
+        state = self._compute_state()
         self._engine.submit(score_key(state), {**state, "scores": True})
 
     @property
     def scores(self) -> dict | None:
         """The scores of the current map: deletion/insertion AUC and curves, or None."""
         scores = self._scores
-        state = {name: getattr(self, name) for name in ("method", *METHODS[self.method].params)}
+        state = _map_state(self._compute_state())
         if not scores or scores.get("state") != state:
             return None
         return {k: v for k, v in scores.items() if k != "state"}
@@ -325,8 +327,12 @@ class ExplainerWidget(anywidget.AnyWidget):
         if self._ready:
             self._request()
 
+    def _compute_state(self) -> dict:
+        """The traits a map depends on, as the engine's request state."""
+        return {name: getattr(self, name) for name in COMPUTE_FIELDS}
+
     def _request(self) -> None:
-        state = {name: getattr(self, name) for name in COMPUTE_FIELDS}
+        state = self._compute_state()
         self._engine.submit(METHODS[state["method"]].key(state), state)
 
     def _session_compute(self, state, progress):
@@ -361,8 +367,7 @@ class ExplainerWidget(anywidget.AnyWidget):
         if request.state.get("scores"):
             result, scores = result["map"], result["scores"]
         display_map = resize_map(result, self._display.shape[:2])
-        method = METHODS[request.state["method"]]
-        state = {name: request.state[name] for name in ("method", *method.params)}
+        state = _map_state(request.state)
         with self._lock:
             self._current_map = display_map
             if self._heatmap.get("state") != state or self._heatmap.get("data") is None or scores is None:
@@ -415,21 +420,26 @@ class ExplainerWidget(anywidget.AnyWidget):
             self.status = "error"
 
 
+def _map_state(state) -> dict:
+    """The part of a request state that the method's map depends on (what a shown map and its scores carry)."""
+    return {name: state[name] for name in ("method", *METHODS[state["method"]].params)}
+
+
 def _display_image(image, explainer, max_side: int):
     """(display uint8 (h, w, 3), what the explainers get, (H, W) of the user's image)."""
     if isinstance(image, torch.Tensor):
         tensor = explainer.prepare(image).tensor
         pixels = explainer.preprocessor.denormalize(tensor.float()).clamp(0, 1)[0]
         size = tuple(pixels.shape[-2:])
+        target = fit_within(*size, max_side)
+        if size != target:
+            pixels = resize_pixels(pixels, False, target, "cpu")[0]
         explain_input = image
     else:
         converted = to_pixels(image)
         size = converted.size
         pixels = resize_pixels(converted.pixels, converted.is_uint8, fit_within(*size, max_side), "cpu")[0]
         explain_input = None
-    target = fit_within(*size, max_side)
-    if tuple(pixels.shape[-2:]) != target:
-        pixels = resize_pixels(pixels, False, target, "cpu")[0]
     display = (pixels.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
     return display, (display if explain_input is None else explain_input), size
 

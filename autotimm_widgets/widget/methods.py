@@ -15,9 +15,9 @@ import numpy as np
 from torch import nn
 
 from ..interpretation import AttentionRollout, GradCAM, GradCAMPlusPlus, IntegratedGradients, SmoothGrad
+from ..interpretation._progress import ProgressCallback as Progress
 from ..interpretation.attention.capture import check_attention_model
 
-Progress = Callable[[int, int], None]
 SMOOTHGRAD_PARAMS = ("noise_level", "num_samples")
 SMOOTHGRAD_SEED = 0  # fixed, so a cached SmoothGrad map is the map the same state recomputes
 
@@ -82,10 +82,15 @@ class CamMethod(Method):
         self.explainer_class = explainer_class
         self.params = ("layer", "target_class", "smoothgrad")
 
+    def explainer_key(self, layer: str | None) -> tuple:
+        """The session's key for this method's explainer on ``layer`` (None: automatic)."""
+        return (self.name, layer)
+
     def compute(self, session: Session, state: Mapping, progress: Progress) -> dict[Hashable, np.ndarray]:
         layer = state["layer"] or None
         explainer = session.explainer(
-            (self.name, layer), lambda: self.explainer_class(session.model, target_layer=layer, **session.explainer_options)
+            self.explainer_key(layer),
+            lambda: self.explainer_class(session.model, target_layer=layer, **session.explainer_options),
         )
         if state["smoothgrad"]:
             return {self.key(state): _smooth(session, explainer, state, progress)}

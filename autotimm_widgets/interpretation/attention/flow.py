@@ -17,7 +17,6 @@ token indices, patch (row, col) and (x, y) pixels of the user's image.
 
 from __future__ import annotations
 
-import operator
 from functools import partial
 from typing import Sequence
 
@@ -28,7 +27,7 @@ from .._model import explaining
 from ..base import Attribution, BaseInterpreter
 from ..preprocessing import PreprocessSpec
 from .capture import check_attention_model, forward_with_attention
-from .layout import TokenLayout, token_layout
+from .layout import TokenLayout, as_token_index, token_layout
 from .maps import MaxFlow, Rollout, TokenMaps, patch_grid
 from .maths import chain, check_discard_ratio, check_head_fusion, fuse_heads, transitions
 from .rollout import _class_agnostic
@@ -126,12 +125,7 @@ class AttentionFlow(BaseInterpreter):
 
 
 def _as_index(value) -> int:
-    if isinstance(value, bool):
-        raise TypeError("target_patch must be an int token index; got bool.")
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise TypeError(f"target_patch must be an int token index; got {type(value).__name__} {value!r}.") from None
+    value = as_token_index(value, "target_patch")
     if value < 0:
         raise ValueError(f"target_patch must be a non-negative token index (0 = CLS); got {value}.")
     return value

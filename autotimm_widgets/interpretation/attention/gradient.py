@@ -22,6 +22,7 @@ from torch import nn
 from .._model import explaining
 from .._targets import explain_targets
 from ..base import Attribution, BaseInterpreter
+from ..cam import per_class_gradients
 from ..preprocessing import PreprocessSpec
 from .capture import check_attention_model, forward_with_attention
 from .layout import TokenLayout, token_layout
@@ -70,11 +71,7 @@ class GradientWeightedRollout(BaseInterpreter):
         inputs = inputs.detach().requires_grad_(True)
         logits, attentions = forward_with_attention(self.model, inputs, differentiable=True)
         targets = self._targets(logits, classes)
-        picked = logits.gather(1, targets)
-        count = targets.shape[1]
-        matrices = []
-        for k in range(count):
-            gradients = torch.autograd.grad(picked[:, k].sum(), attentions, retain_graph=k < count - 1)
-            matrices.append(relevance([a.detach() for a in attentions], gradients))
+        detached = [a.detach() for a in attentions]
+        matrices = [relevance(detached, gradients) for gradients in per_class_gradients(logits, attentions, targets)]
         layout = token_layout(self.model, tuple(inputs.shape[-2:]), num_tokens=attentions[0].shape[-1])
         return logits.detach(), torch.stack(matrices, dim=1), targets, layout

@@ -73,12 +73,7 @@ class TokenLayout:
     # -- checks --------------------------------------------------------------------------
     def check_token(self, token, name: str = "token") -> int:
         """Return ``token`` as an int, or raise ``TypeError``/``ValueError`` with the valid range."""
-        try:
-            if isinstance(token, bool):
-                raise TypeError
-            token = operator.index(token)
-        except TypeError:
-            raise TypeError(f"{name} must be an int token index; got {type(token).__name__} {token!r}.") from None
+        token = as_token_index(token, name)
         if not 0 <= token < self.num_tokens:
             first = " (0 = CLS)" if self.class_token else ""
             raise ValueError(
@@ -193,3 +188,13 @@ def _readout(model: nn.Module, class_token: bool) -> str:
         if isinstance(pool, str) and hasattr(module, "num_prefix_tokens"):  # timm
             return "cls" if pool in ("token", "") else "patches"
     return "cls"
+
+
+def as_token_index(value, name: str = "token") -> int:
+    """``value`` as an int token index; ``TypeError`` for bools and non-integers (range unchecked)."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an int token index; got {type(value).__name__} {value!r}.") from None

@@ -96,7 +96,8 @@ def chain(layers: torch.Tensor) -> torch.Tensor:
     """(L, B, T, T) row-stochastic layers, first layer first -> (B, T, T) product ``A_L ... A_1``.
 
     Multiplied pairwise, all pairs of a round in one batched matmul: ceil(log2 L) rounds
-    instead of L - 1 sequential products, the same arithmetic.
+    instead of L - 1 sequential products: the same product, in another order of
+    multiplication (equal up to float rounding).
     """
     while layers.shape[0] > 1:
         pairs = layers.shape[0] // 2

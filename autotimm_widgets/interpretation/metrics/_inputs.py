@@ -8,6 +8,7 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
+from ..base import same_shape_groups
 from ..preprocessing import PreparedImage, Preprocessor
 from ._validation import check_map_size
 
@@ -25,7 +26,8 @@ class InputGroup:
 def prepare_inputs(
     preprocessor: Preprocessor, images: Sequence, maps: Sequence[torch.Tensor], device, dtype
 ) -> list[InputGroup]:
-    """Preprocess every image (as ``BaseInterpreter.prepare`` does), check each map is at its image's
+    """Preprocess every image (with the explainers' ``Preprocessor``, without their input-size
+    check: the model's own error shows for a wrong size), check each map is at its image's
     size, and group images by input shape; maps are resized on the device with ``F.interpolate``."""
     prepared: list[PreparedImage] = []
     with torch.inference_mode(False):
@@ -33,13 +35,10 @@ def prepare_inputs(
             prepared.append(preprocessor(image, device, dtype))
     for i, (p, m) in enumerate(zip(prepared, maps, strict=True)):
         check_map_size(m, p.size, i)
-    groups: dict[tuple[int, ...], list[int]] = {}
-    for i, p in enumerate(prepared):
-        groups.setdefault(tuple(p.tensor.shape), []).append(i)
     out = []
-    for shape, index in groups.items():
+    for index in same_shape_groups(dict(enumerate(prepared))):
         inputs = torch.cat([prepared[i].tensor for i in index])
-        out.append(InputGroup(index, inputs, resize_maps([maps[i] for i in index], shape[-2:], device)))
+        out.append(InputGroup(index, inputs, resize_maps([maps[i] for i in index], inputs.shape[-2:], device)))
     return out
 
 

@@ -38,9 +38,7 @@ def default_layer_names(model: nn.Module) -> list[str]:
     names: list[str] = []
 
     def visit(prefix: str, module: nn.Module) -> None:
-        for pname, param in module.named_parameters(recurse=False):
-            if param is not None:
-                names.append(_join(prefix, pname))
+        names.extend(_join(prefix, pname) for pname, _ in module.named_parameters(recurse=False))
         for cname, child in module.named_children():
             if not _has_params(child):
                 continue

@@ -11,6 +11,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from .._checks import check_batch_size  # noqa: F401 - re-exported for the metrics modules
 from .._targets import as_class_index, batch_targets
 
 BASELINES = ("blur", "black", "mean")
@@ -33,12 +34,6 @@ def check_choice(value, choices: Sequence[str], name: str) -> str:
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}.")
     return value
-
-
-def check_batch_size(batch_size) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int; got {batch_size!r}.")
-    return int(batch_size)
 
 
 def as_image_list(images) -> list:

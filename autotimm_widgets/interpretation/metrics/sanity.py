@@ -24,12 +24,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._model import check_model, explaining, logits_of, model_device
-from ..base import BaseInterpreter
+from .._model import check_model, explaining, model_device
+from ..base import BaseInterpreter, same_shape_groups
 from ..preprocessing import Preprocessor
 from ._randomise import Layer, cascade_order, default_layer_names, randomise_, resolve_layers
 from ._validation import as_image_list, as_targets, check_batch_size
-from .correlation import rank_correlation
+from .correlation import RankedMaps
+from .faithfulness import _group_classes
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ def parameter_randomisation(
         return built.explain_batch(images, classes, batch_size, normalize=False, show_progress=False)
 
     original = explain()
+    ranked_original = RankedMaps(original)  # ranked once, compared with every layer's maps
     generator = torch.Generator().manual_seed(int(seed))
     randomised, correlations = [], []
     for layer in order:
@@ -113,7 +115,7 @@ def parameter_randomisation(
         if saved is not None:
             _restore(layer, saved)
         randomised.append(maps)
-        correlations.append(rank_correlation(original, maps))
+        correlations.append(ranked_original.correlation(maps))
     return RandomisationResult(
         layers=[layer.name for layer in order],
         correlations=np.stack(correlations),
@@ -168,14 +170,12 @@ def _resolve_classes(explainer: BaseInterpreter, images: list, targets: list[int
     missing = [i for i, t in enumerate(targets) if t is None]
     if not missing:
         return list(targets)  # type: ignore[arg-type]
-    prepared = {i: explainer.prepare(images[i]).tensor for i in missing}
-    by_shape: dict[tuple[int, ...], list[int]] = {}
-    for i, tensor in prepared.items():
-        by_shape.setdefault(tuple(tensor.shape), []).append(i)
+    prepared = {i: explainer.prepare(images[i]) for i in missing}
     classes = list(targets)
     with explaining(explainer.model), torch.inference_mode():
-        for index in by_shape.values():
-            predicted = logits_of(explainer.model(torch.cat([prepared[i] for i in index]))).argmax(dim=1)
+        for index in same_shape_groups(prepared):
+            inputs = torch.cat([prepared[i].tensor for i in index])
+            predicted = _group_classes(explainer.model, inputs, [None] * len(index))
             for i, c in zip(index, predicted.tolist(), strict=True):
                 classes[i] = int(c)
     return classes  # type: ignore[return-value]
