@@ -3,9 +3,11 @@ import { el } from "./controls.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 
-/** SVG polyline points for `values` (in [0, max]) over `fractions` (0..1) in a width x height box. */
-export function curvePoints(fractions, values, width, height) {
-  const top = Math.max(1e-12, ...values);
+/**
+ * SVG polyline points for `values` over `fractions` (0..1) in a width x height box; `top` is the
+ * score at the top of the box (by default the curve's own maximum; curves drawn together share one).
+ */
+export function curvePoints(fractions, values, width, height, top = Math.max(1e-12, ...values)) {
   return fractions.map((f, i) => `${(f * width).toFixed(1)},${(height - (values[i] / top) * height).toFixed(1)}`).join(" ");
 }
 
@@ -33,13 +35,13 @@ export class ScoresPanel {
     this.text.textContent =
       `deletion AUC ${scores.deletion_auc.toFixed(3)} (lower is better) · ` +
       `insertion AUC ${scores.insertion_auc.toFixed(3)} (higher is better)`;
-    const top = Math.max(...scores.deletion_curve, ...scores.insertion_curve);
+    const top = Math.max(1e-12, ...scores.deletion_curve, ...scores.insertion_curve); // one scale for both
     for (const [values, cls] of [
       [scores.deletion_curve, "atw-curve-deletion"],
       [scores.insertion_curve, "atw-curve-insertion"],
     ]) {
       const line = this.doc.createElementNS(SVG, "polyline");
-      line.setAttribute("points", curvePoints(scores.fractions, values.map((v) => v / (top || 1)), 160, 60));
+      line.setAttribute("points", curvePoints(scores.fractions, values, 160, 60, top));
       line.setAttribute("class", cls);
       this.chart.append(line);
     }

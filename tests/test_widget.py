@@ -316,3 +316,15 @@ def test_multi_label_models_show_independent_probabilities():
     w.close()
     with pytest.raises(ValueError, match="probabilities"):
         ExplainerWidget(demo.model, scene.image, probabilities="odds")
+
+
+def test_python_composes_the_view_exactly_as_the_browser_rounds():
+    """colormap.js: Math.round((1 - opacity) * image + opacity * lut[heat]); halves go up, not to even."""
+    from autotimm_widgets.widget.serializers import composite
+
+    rgb = np.full((1, 2, 3), [1, 3, 5], dtype=np.uint8)
+    table = bytes(v for i in range(256) for v in (i, i, i))  # grey: row i is (i, i, i)
+    heatmap = np.zeros((1, 2), dtype=np.float32)  # heat 0 -> colour (0, 0, 0)
+    out = composite(rgb, heatmap, table, 0.5)
+    # 0.5, 1.5, 2.5 -> 1, 2, 3 (numpy's round would give 0, 2, 2)
+    assert out[0, 0].tolist() == [1, 2, 3]

@@ -47,6 +47,6 @@ def resize_map(heatmap: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def composite(rgb: np.ndarray, heatmap: np.ndarray, table: bytes, opacity: float) -> np.ndarray:
     """The view as the browser paints it: (H, W, 3) uint8 image, map through the table, blended."""
     lut = np.frombuffer(table, dtype=np.uint8).reshape(256, 3).astype(np.float32)
-    index = (np.clip(heatmap, 0.0, 1.0) * 255.0).round().astype(np.uint8)
+    index = np.frombuffer(map_bytes(heatmap), dtype=np.uint8).reshape(np.shape(heatmap))  # the bytes the view gets
     blended = (1.0 - opacity) * rgb.astype(np.float32) + opacity * lut[index]
-    return np.clip(blended.round(), 0, 255).astype(np.uint8)
+    return np.clip(np.floor(blended + 0.5), 0, 255).astype(np.uint8)  # halves up, as JavaScript's Math.round
