@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import time
 
@@ -19,7 +20,7 @@ import numpy as np
 import timm
 import torch
 
-from _timing import device_name
+from _timing import compare, device_name
 from autotimm_widgets import ExplainerWidget
 from autotimm_widgets.interpretation import GradCAM
 
@@ -49,20 +50,18 @@ def main() -> None:
     print(f"cached class switch: median {statistics.median(switches) * 1000:.2f} ms, "
           f"p90 {np.percentile(switches, 90) * 1000:.2f} ms over {len(switches)} switches")
 
-    through_widget, direct = [], []
-    for round_index in range(args.rounds + 1):
+    widget_classes, direct_classes = itertools.cycle(top[:2]), itertools.cycle(top[:2])
+
+    def via_widget():  # a class change with an empty cache: trait -> worker -> explain -> publish
         widget._engine.cache.clear()
-        start = time.perf_counter()
-        widget.target_class = top[round_index % 2]
+        widget.target_class = next(widget_classes)
         widget.wait()
-        elapsed_widget = time.perf_counter() - start
-        start = time.perf_counter()
-        explainer.explain(display, target_class=top[round_index % 2])
-        elapsed_direct = time.perf_counter() - start
-        if round_index:  # the first round warms both up
-            through_widget.append(elapsed_widget)
-            direct.append(elapsed_direct)
-    w, d = statistics.median(through_widget), statistics.median(direct)
+
+    def direct():
+        explainer.explain(display, target_class=next(direct_classes))
+
+    times = compare({"widget": via_widget, "explainer": direct}, args.rounds, device)
+    w, d = times["widget"], times["explainer"]
     print(f"uncached GradCAM resnet50: widget {w * 1000:.1f} ms | explainer {d * 1000:.1f} ms | widget/explainer {w / d:.2f}")
     widget.close()
 

@@ -62,6 +62,13 @@ def resnet18() -> nn.Module:
     return timm.create_model("resnet18", pretrained=False, num_classes=10).eval()
 
 
+@pytest.fixture(scope="module")
+def train_model() -> nn.Module:
+    """A resnet18 in train mode, shared by a module's failure tests (each checks it is left unchanged)."""
+    torch.manual_seed(0)
+    return timm.create_model("resnet18", pretrained=False, num_classes=10).train()
+
+
 @pytest.fixture(scope="session")
 def vit_tiny() -> nn.Module:
     torch.manual_seed(0)
@@ -105,3 +112,19 @@ class ModelSnapshot:
             if g is not None:
                 assert torch.equal(p.grad, g)
         assert hook_count(model) == self.hooks, "a hook was left behind"
+
+
+class Cancelled(Exception):
+    """What :func:`cancel`, a progress callback, raises: ``"done/total"`` at its first call."""
+
+
+def cancel(done: int, total: int) -> None:
+    raise Cancelled(f"{done}/{total}")
+
+
+def assert_progress_bar_switch(explainer, images, label: str, capsys) -> None:
+    """``explain_batch``'s tqdm bar (named ``label``) is off with ``show_progress=False``, on with True."""
+    explainer.explain_batch(images, batch_size=1, show_progress=False)
+    assert label not in capsys.readouterr().err
+    explainer.explain_batch(images, batch_size=1, show_progress=True)
+    assert label in capsys.readouterr().err

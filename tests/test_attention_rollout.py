@@ -93,9 +93,6 @@ def test_rows_are_normalised_with_keepdim():
     inputs = torch.randn(1, 3, 160, 160)
     rollout = AttentionRollout(model, discard_ratio=0.9, use_cuda=False).rollout(inputs).matrix
     torch.testing.assert_close(rollout.sum(-1), torch.ones(rollout.shape[0]))
-    attention = manual_attentions(model, inputs)[-1][0].mean(0)
-    a = attention * (attention > attention.quantile(0.9)) + torch.eye(attention.shape[-1])
-    assert not torch.allclose(a / a.sum(dim=-1), a / a.sum(dim=-1, keepdim=True))
 
 
 def test_rollout_object_reuses_one_forward_pass():

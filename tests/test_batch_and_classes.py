@@ -9,17 +9,7 @@ from PIL import Image
 
 from autotimm_widgets.interpretation import GradCAM, GradCAMPlusPlus
 from conftest import random_image
-
-
-class ForwardCounter:
-    """Counts forward passes of a model and the batch size of each."""
-
-    def __init__(self, model):
-        self.batches: list[int] = []
-        self.handle = model.register_forward_pre_hook(lambda m, args: self.batches.append(args[0].shape[0]))
-
-    def close(self):
-        self.handle.remove()
+from forward_counter import forward_batches
 
 
 def mixed_images():
@@ -47,13 +37,10 @@ def test_batch_equals_per_image_explain(resnet18, method):
 def test_one_forward_per_chunk(resnet18):
     explainer = GradCAM(resnet18, use_cuda=False)
     explainer.candidate_layers()  # the one-off layer trace is not part of the count
-    counter = ForwardCounter(resnet18)
-    try:
+    with forward_batches(resnet18) as batches:
         maps = explainer.explain_batch(mixed_images() * 2, batch_size=4)
-    finally:
-        counter.close()
     assert len(maps) == 10
-    assert counter.batches == [4, 4, 2]
+    assert batches == [4, 4, 2]
 
 
 def test_tensor_batches_of_different_sizes(resnet18):
@@ -78,12 +65,9 @@ def test_many_classes_one_forward(resnet18):
     explainer = GradCAM(resnet18, use_cuda=False)
     image = random_image()
     explainer.candidate_layers()
-    counter = ForwardCounter(resnet18)
-    try:
+    with forward_batches(resnet18) as batches:
         stack = explainer.explain(image, target_class=[3, 5, 7])
-    finally:
-        counter.close()
-    assert counter.batches == [1]
+    assert batches == [1]
     assert stack.shape == (3, 96, 128)
     for k, c in enumerate([3, 5, 7]):
         np.testing.assert_allclose(stack[k], explainer.explain(image, target_class=c), atol=1e-5)
@@ -98,7 +82,7 @@ def test_predicted_class_is_the_default(resnet18):
     np.testing.assert_allclose(explainer.explain(image), explainer.explain(image, target_class=predicted))
 
 
-@pytest.mark.parametrize("value", [np.int64(4), torch.tensor(4), np.array(4), 4])
+@pytest.mark.parametrize("value", [np.int64(4), torch.tensor(4), np.array(4)])
 def test_integer_like_classes_are_accepted(resnet18, value):
     explainer = GradCAM(resnet18, use_cuda=False)
     np.testing.assert_allclose(explainer.explain(random_image(), target_class=value), explainer.explain(random_image(), target_class=4))

@@ -17,7 +17,7 @@ from autotimm_widgets.interpretation import (
     compare_methods,
 )
 from conftest import ModelSnapshot, random_image
-from test_batch_and_classes import ForwardCounter
+from forward_counter import forward_batches
 
 
 def test_each_map_equals_its_method_alone(resnet18):
@@ -35,12 +35,9 @@ def test_each_map_equals_its_method_alone(resnet18):
 
 def test_gradcam_and_gradcam_plusplus_share_one_forward_pass(resnet18):
     GradCAM(resnet18, use_cuda=False).candidate_layers()  # warm the layer trace
-    counter = ForwardCounter(resnet18)
-    try:
+    with forward_batches(resnet18) as batches:
         compare_methods(resnet18, random_image(), ["gradcam", "gradcam++"], use_cuda=False)
-    finally:
-        counter.close()
-    assert counter.batches.count(1) == 2  # the layer trace of a fresh explainer, then one shared pass
+    assert batches.count(1) == 2  # the layer trace of a fresh explainer, then one shared pass
 
 
 def test_every_class_specific_method_explains_the_predicted_class(vit_tiny):

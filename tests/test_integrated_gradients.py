@@ -11,7 +11,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-import timm  # noqa: E402
 import torch  # noqa: E402
 from captum.attr import IntegratedGradients as CaptumIG  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -21,17 +20,11 @@ from torch import nn  # noqa: E402
 from autotimm_widgets.interpretation import IntegratedGradients  # noqa: E402
 from autotimm_widgets.interpretation.baselines import BLUR_SIGMA_FRACTION  # noqa: E402
 from autotimm_widgets.interpretation.quadrature import METHODS  # noqa: E402
-from conftest import ModelSnapshot, hook_count, random_image  # noqa: E402
+from conftest import Cancelled, ModelSnapshot, assert_progress_bar_switch, cancel, hook_count, random_image  # noqa: E402
 from forward_counter import forward_batches  # noqa: E402
 
 SMALL = {"input_size": (32, 32)}  # ImageNet mean/std, bilinear resize to 32x32: fast tests
 
-
-@pytest.fixture(scope="module")
-def train_model():
-    """A resnet18 in train mode, shared by the failure tests (each checks it is left unchanged)."""
-    torch.manual_seed(0)
-    return timm.create_model("resnet18", pretrained=False, num_classes=10).train()
 
 
 class HalvesNet(nn.Module):
@@ -266,17 +259,10 @@ def test_progress_after_every_internal_batch(resnet18):
         assert calls == [(4, 10), (8, 10), (10, 10)]
 
 
-class Cancelled(Exception):
-    pass
-
-
 def test_a_raising_progress_callback_cancels_at_once(train_model):
     model = train_model
     snapshot = ModelSnapshot(model)
     explainer = IntegratedGradients(model, steps=10, use_cuda=False, internal_batch_size=2, preprocess=SMALL)
-
-    def cancel(done, total):
-        raise Cancelled(f"{done}/{total}")
 
     with forward_batches(model) as batches, pytest.raises(Cancelled, match="2/10"):
         explainer.explain(random_image(32, 32), progress=cancel)
@@ -287,10 +273,7 @@ def test_a_raising_progress_callback_cancels_at_once(train_model):
 def test_explain_batch_progress_bar_can_be_turned_off(resnet18, capsys):
     explainer = IntegratedGradients(resnet18, steps=2, use_cuda=False, preprocess=SMALL)
     images = [random_image(32, 32, seed=s) for s in range(3)]
-    explainer.explain_batch(images, batch_size=1, show_progress=False)
-    assert "IntegratedGradients" not in capsys.readouterr().err
-    explainer.explain_batch(images, batch_size=1, show_progress=True)
-    assert "IntegratedGradients" in capsys.readouterr().err
+    assert_progress_bar_switch(explainer, images, "IntegratedGradients", capsys)
 
 
 # -- errors ----------------------------------------------------------------------------------------

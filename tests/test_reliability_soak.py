@@ -16,7 +16,7 @@ import torch
 
 from autotimm_widgets import ExplainerWidget
 from conftest import ModelSnapshot, random_image
-from reliability_cases import ALL_CASES, NUM_CLASSES, PREPROCESS, build_model
+from reliability_cases import ALL_CASES, NUM_CLASSES, PREPROCESS, build_model, update
 
 pytestmark = pytest.mark.soak
 
@@ -73,10 +73,6 @@ def test_300_explains_keep_memory_flat(name, device):
         assert_flat(f"{name} CUDA allocated", max(gpu, 1), cuda_allocated())
     assert live_tensors() <= tensors, "tensors are kept alive across calls"
     snapshot.assert_unchanged()
-
-
-def update(state) -> dict:
-    return {"content": {"data": {"method": "update", "state": state, "buffer_paths": []}}, "buffers": []}
 
 
 def test_300_widget_state_changes_keep_memory_flat():

@@ -14,7 +14,7 @@ import pytest
 from autotimm_widgets import ExplainerWidget
 from autotimm_widgets.interpretation import AttentionRollout, GradCAM, GradCAMPlusPlus, IntegratedGradients
 from conftest import ModelSnapshot, random_image
-from reliability_cases import ALL_CASES, PREPROCESS, build_model
+from reliability_cases import ALL_CASES, PREPROCESS, build_model, update
 
 IMAGES = [random_image(40 + 8 * i, 56, seed=i) for i in range(4)]
 
@@ -118,10 +118,6 @@ def test_different_explainers_of_one_model_from_four_threads():
 
 # -- the widget under a burst of changes ------------------------------------------------------------
 IMAGE = IMAGES[1]
-
-
-def update(state) -> dict:
-    return {"content": {"data": {"method": "update", "state": state, "buffer_paths": []}}, "buffers": []}
 
 
 FINAL_STATES = {

@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import timm
 import torch
 
 from autotimm_widgets.interpretation import Attribution, BaseInterpreter, GradCAM, GradCAMPlusPlus, IntegratedGradients, SmoothGrad
 from autotimm_widgets.interpretation import _memory
-from conftest import ModelSnapshot, hook_count, random_image
+from conftest import Cancelled, ModelSnapshot, assert_progress_bar_switch, cancel, hook_count, random_image
 from forward_counter import forward_batches
 
 SMALL = {"input_size": (32, 32)}
 
-
-@pytest.fixture(scope="module")
-def train_model():
-    """A resnet18 in train mode, shared by the failure tests (each checks it is left unchanged)."""
-    torch.manual_seed(0)
-    return timm.create_model("resnet18", pretrained=False, num_classes=10).train()
 
 
 class SquaredInput(BaseInterpreter):
@@ -184,19 +177,12 @@ def test_progress_after_every_internal_batch(resnet18, tiny_model):
     assert calls == [(4, 12), (6, 12), (10, 12), (12, 12)]  # IG's own chunks of 4 rows
 
 
-class Cancelled(Exception):
-    pass
-
-
 @pytest.mark.parametrize("base_kind", ["gradcam", "ig"])
 def test_a_raising_progress_callback_cancels_at_once(train_model, base_kind):
     model = train_model
     snapshot = ModelSnapshot(model)
     base = GradCAM(model, use_cuda=False) if base_kind == "gradcam" else IntegratedGradients(model, steps=4, use_cuda=False, internal_batch_size=2, preprocess=SMALL)
     smooth = SmoothGrad(base, num_samples=6, batch_size=2, seed=0)
-
-    def cancel(done, total):
-        raise Cancelled(f"{done}/{total}")
 
     with forward_batches(model) as batches, pytest.raises(Cancelled):
         smooth.explain(random_image(32, 32), progress=cancel)
@@ -209,11 +195,7 @@ def test_a_raising_progress_callback_cancels_at_once(train_model, base_kind):
 
 def test_explain_batch_progress_bar_can_be_turned_off(tiny_model, capsys):
     smooth = SmoothGrad(SquaredInput(tiny_model), num_samples=2, seed=0)
-    images = [half_and_half()] * 3
-    smooth.explain_batch(images, batch_size=1, show_progress=False)
-    assert "SmoothGrad" not in capsys.readouterr().err
-    smooth.explain_batch(images, batch_size=1, show_progress=True)
-    assert "SmoothGrad" in capsys.readouterr().err
+    assert_progress_bar_switch(smooth, [half_and_half()] * 3, "SmoothGrad", capsys)
 
 
 # -- errors ----------------------------------------------------------------------------------------

@@ -16,14 +16,9 @@ from autotimm_widgets import ExplainerWidget
 from autotimm_widgets.interpretation import AttentionRollout, GradCAM
 from autotimm_widgets.widget.explainer_widget import FRONT_END_FIELDS, MAX_ERROR_CHARS
 from conftest import random_image
-from reliability_cases import PREPROCESS, build_model
+from reliability_cases import PREPROCESS, build_model, update
 
 IMAGE = random_image(48, 64, seed=5)
-
-
-def update(state, **data) -> dict:
-    """An ipywidgets comm message that sets ``state`` (what the browser sends on save_changes)."""
-    return {"content": {"data": {"method": "update", "state": state, "buffer_paths": [], **data}}, "buffers": []}
 
 
 @pytest.fixture(scope="module")

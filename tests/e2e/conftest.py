@@ -1,4 +1,4 @@
-"""Browser fixtures: one JupyterLab and one Chromium per session, a fresh page per test.
+"""Browser fixtures: one JupyterLab and one Chromium per session; pages from ``open_page``.
 
 Screenshots of failing tests go to ``artifacts/e2e/`` (git-ignored).
 """
@@ -36,26 +36,30 @@ def browser():
             browser.close()
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    if report.when == "call":
-        item.rep_call = report
-
-
-@pytest.fixture
-def page(browser, request):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+def open_page(browser, viewport: dict, **options):
+    """A page in a context of its own that records console errors and uncaught exceptions in
+    ``page.console_errors``; close it with ``page.context.close()``."""
+    context = browser.new_context(viewport=viewport, **options)
     page = context.new_page()
     page.console_errors = []
     page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: page.console_errors.append(str(e)))
-    try:
-        yield page
-    finally:
-        report = getattr(request.node, "rep_call", None)
-        if report is not None and report.failed:
+    return page
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing browser test leaves a screenshot of its page in ``artifacts/e2e/<test>.png``."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    for value in getattr(item, "funcargs", {}).values():
+        page = getattr(value, "page", value)  # a NotebookPage, or a Playwright page
+        if hasattr(page, "screenshot") and hasattr(page, "goto"):
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-        context.close()
+            try:
+                page.screenshot(path=str(ARTIFACTS / f"{item.name}.png"), full_page=True)
+            except Exception:  # noqa: BLE001 - a screenshot must never hide the failure itself
+                pass
+            return

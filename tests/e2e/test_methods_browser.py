@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from .conftest import open_page
 from .notebook_page import NotebookPage
 
 pytestmark = pytest.mark.e2e
@@ -32,16 +33,13 @@ v
 @pytest.fixture(scope="module")
 def notebook(jupyter_lab, browser):
     jupyter_lab.write_notebook("methods.ipynb", CELLS)
-    context = browser.new_context(viewport={"width": 1400, "height": 1800})
-    page = context.new_page()
-    errors = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page = open_page(browser, {"width": 1400, "height": 1800})
     nb = NotebookPage(page, jupyter_lab, "methods.ipynb").open_and_run()
-    nb.console_errors = errors
+    nb.console_errors = page.console_errors
     nb.wait_idle(0)
     nb.wait_idle(1)
     yield nb
-    context.close()
+    page.context.close()
 
 
 def settle(nb, name, index):

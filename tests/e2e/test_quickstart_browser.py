@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from .conftest import ARTIFACTS
+from .conftest import ARTIFACTS, open_page
 from .jupyter import LAB_TEST_FLAGS, REPO, JupyterLab
 from .notebook_page import NotebookPage
 
@@ -65,34 +65,36 @@ def printed_url(lab) -> str:
     raise AssertionError(f"scripts/start printed no quickstart URL:\n{lab.log.read_text()[-3000:]}")
 
 
-def test_the_main_command_opens_the_quickstart_with_meaningful_maps(started, browser):
+@pytest.fixture
+def page(browser):
+    page = open_page(browser, {"width": 1400, "height": 1400})
+    yield page
+    page.context.close()
+
+
+def test_the_main_command_opens_the_quickstart_with_meaningful_maps(started, page):
     url = printed_url(started)
     assert int(URL.search(url).group(1)) == started.port  # PORT is honoured
-    context = browser.new_context(viewport={"width": 1400, "height": 1400})
-    page = context.new_page()
-    try:
-        nb = NotebookPage(page, started, "01_quickstart.ipynb", timeout_ms=180_000).open_and_run(url)
-        for index in range(2):  # the three-line widget, and the one driven from Python
-            nb.wait_idle(index)
-            signature = nb.canvas_signature(index)
-            assert (signature["width"], signature["height"]) == (384, 384)
-            heat = nb.root(index).get_by_test_id("atw-canvas").get_attribute("data-heat-paints")
-            assert int(heat or 0) >= 1, "the widget painted no heatmap"
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        nb.root(0).screenshot(path=str(ARTIFACTS / "quickstart-widget.png"))
+    nb = NotebookPage(page, started, "01_quickstart.ipynb", timeout_ms=180_000).open_and_run(url)
+    for index in range(2):  # the three-line widget, and the one driven from Python
+        nb.wait_idle(index)
+        signature = nb.canvas_signature(index)
+        assert (signature["width"], signature["height"]) == (384, 384)
+        heat = nb.root(index).get_by_test_id("atw-canvas").get_attribute("data-heat-paints")
+        assert int(heat or 0) >= 1, "the widget painted no heatmap"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    nb.root(0).screenshot(path=str(ARTIFACTS / "quickstart-widget.png"))
 
-        # Meaningful maps: the peak lies on the explained shape (pointing game), and the share
-        # of the map's mass on it is several times its area (3.7% star, 5.0% heart) and several
-        # times the share on the other shape. The three-line widget opens on the class the
-        # model is surest of; ``maps`` holds the second widget's maps for both shapes.
-        nb.run(JUDGE)
-        judged = nb.value("judge()")
-        assert len(judged) == 3 and any(name.startswith("opened ") for name in judged), judged
-        for name, result in judged.items():
-            shape = name.removeprefix("opened ")
-            other = next(s for s in result["shares"] if s != shape)
-            assert result["hit"], (name, judged)
-            assert result["shares"][shape] > 3 * result["area"], (name, judged)
-            assert result["shares"][shape] > 5 * result["shares"][other], (name, judged)
-    finally:
-        context.close()
+    # Meaningful maps: the peak lies on the explained shape (pointing game), and the share
+    # of the map's mass on it is several times its area (3.7% star, 5.0% heart) and several
+    # times the share on the other shape. The three-line widget opens on the class the
+    # model is surest of; ``maps`` holds the second widget's maps for both shapes.
+    nb.run(JUDGE)
+    judged = nb.value("judge()")
+    assert len(judged) == 3 and any(name.startswith("opened ") for name in judged), judged
+    for name, result in judged.items():
+        shape = name.removeprefix("opened ")
+        other = next(s for s in result["shares"] if s != shape)
+        assert result["hit"], (name, judged)
+        assert result["shares"][shape] > 3 * result["area"], (name, judged)
+        assert result["shares"][shape] > 5 * result["shares"][other], (name, judged)

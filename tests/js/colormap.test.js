@@ -49,5 +49,7 @@ describe("composite", () => {
   it("clamps the opacity to [0, 1]", () => {
     const low = composite(new Uint8ClampedArray(8), image, heat, grayTable(), -3);
     expect(Array.from(low)).toEqual(Array.from(image));
+    const high = composite(new Uint8ClampedArray(8), image, heat, grayTable(), 3);
+    expect(Array.from(high)).toEqual([0, 0, 0, 255, 255, 255, 255, 255]);
   });
 });
