@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -14,7 +14,9 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def compare(contenders: dict[str, Callable[[], object]], rounds: int, device: torch.device, warmup: int = 1) -> dict[str, float]:
+def compare(
+    contenders: dict[str, Callable[[], object]], rounds: int, device: torch.device, warmup: int = 1
+) -> dict[str, float]:
     """Median seconds per call of each contender over ``rounds`` interleaved rounds."""
     for fn in contenders.values():
         for _ in range(warmup):

@@ -19,8 +19,8 @@ import argparse
 import numpy as np
 import timm
 import torch
-
 from _timing import compare, device_name
+
 from autotimm_widgets.interpretation import AttentionFlow, AttentionRollout, GradientWeightedRollout
 
 

@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.e2e.jupyter import CHROMIUM_ARGS, JupyterLab, ensure_chromium  # noqa: E402
-from tests.e2e.notebook_page import NotebookPage  # noqa: E402
+from tests.e2e.jupyter import CHROMIUM_ARGS, JupyterLab, ensure_chromium
+from tests.e2e.notebook_page import NotebookPage
 
 CELLS = [
     """
@@ -91,7 +91,12 @@ def main() -> None:
             nb.wait_idle(0)
             nb.wait_idle(1)
             top = nb.value("[c['index'] for c in w._top_classes]")
-            results: dict[str, list[float]] = {"cached class switch": [], "uncached GradCAM": [], "attention-flow patch click": [], "opacity change": []}
+            results: dict[str, list[float]] = {
+                "cached class switch": [],
+                "uncached GradCAM": [],
+                "attention-flow patch click": [],
+                "opacity change": [],
+            }
 
             def timed(index, kind, arg):
                 return page.evaluate(TIMED, [index, kind, arg])["frame"]

@@ -14,10 +14,10 @@ import argparse
 
 import timm
 import torch
+from _timing import compare, device_name
 from pytorch_grad_cam import GradCAM as ReferenceGradCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
-from _timing import compare, device_name
 from autotimm_widgets.interpretation import GradCAM
 
 
@@ -54,7 +54,11 @@ def main() -> None:
         def run_reference():
             return reference(inputs, targets=[ClassifierOutputTarget(c) for c in classes])
 
-        times = compare({"ours": run_ours, "pytorch-grad-cam": run_reference, "floor": floor, "forward": forward_only}, args.rounds, device)
+        times = compare(
+            {"ours": run_ours, "pytorch-grad-cam": run_reference, "floor": floor, "forward": forward_only},
+            args.rounds,
+            device,
+        )
         print(
             f"batch {batch:>2}: ours {times['ours'] * 1000:8.1f} ms | pytorch-grad-cam {times['pytorch-grad-cam'] * 1000:8.1f} ms"
             f" | floor {times['floor'] * 1000:8.1f} ms | ours/floor {times['ours'] / times['floor']:.2f}"

@@ -18,9 +18,9 @@ import argparse
 
 import timm
 import torch
+from _timing import compare, device_name
 from captum.attr import IntegratedGradients as CaptumIG
 
-from _timing import compare, device_name
 from autotimm_widgets.interpretation import GradCAM, IntegratedGradients, SmoothGrad
 from autotimm_widgets.interpretation._memory import activation_bytes, rows_that_fit
 
@@ -45,7 +45,9 @@ def main() -> None:
     black = ig_default.preprocessor.normalize(torch.zeros_like(x))  # the black baseline, the same tensor for Captum
     captum = CaptumIG(model)
     smooth_default = SmoothGrad(GradCAM(model, target_layer="layer4", use_cuda=on_gpu), num_samples=SAMPLES, seed=0)
-    smooth_one_batch = SmoothGrad(GradCAM(model, target_layer="layer4", use_cuda=on_gpu), num_samples=SAMPLES, batch_size=SAMPLES, seed=0)
+    smooth_one_batch = SmoothGrad(
+        GradCAM(model, target_layer="layer4", use_cuda=on_gpu), num_samples=SAMPLES, batch_size=SAMPLES, seed=0
+    )
     batch = x.expand(STEPS, -1, -1, -1).contiguous()
     print(f"device: {device_name(device)}, torch {torch.__version__}, our default chunk: {chunk} rows")
 
@@ -77,10 +79,18 @@ def main() -> None:
     def ratio(a, b):
         return f"{times[a] / times[b]:.3f}"
 
-    print(f"IG, {STEPS} steps (default chunks of {chunk}): ours/captum {ratio('ig', 'captum')}, ours/floor {ratio('ig', 'floor')}")
-    print(f"  same chunks on all sides: ours/captum {ratio('ig', 'captum in chunks')}, ours/floor {ratio('ig', 'floor in chunks')}")
-    print(f"  one batch of {STEPS} on all sides: ours/captum {ratio('ig one batch', 'captum')}, ours/floor {ratio('ig one batch', 'floor')}")
-    print(f"SmoothGrad(GradCAM), {SAMPLES} samples: ours/floor {ratio('smoothgrad', 'floor')}, one batch: ours/floor {ratio('smoothgrad one batch', 'floor')}")
+    print(
+        f"IG, {STEPS} steps (default chunks of {chunk}): ours/captum {ratio('ig', 'captum')}, ours/floor {ratio('ig', 'floor')}"
+    )
+    print(
+        f"  same chunks on all sides: ours/captum {ratio('ig', 'captum in chunks')}, ours/floor {ratio('ig', 'floor in chunks')}"
+    )
+    print(
+        f"  one batch of {STEPS} on all sides: ours/captum {ratio('ig one batch', 'captum')}, ours/floor {ratio('ig one batch', 'floor')}"
+    )
+    print(
+        f"SmoothGrad(GradCAM), {SAMPLES} samples: ours/floor {ratio('smoothgrad', 'floor')}, one batch: ours/floor {ratio('smoothgrad one batch', 'floor')}"
+    )
 
 
 if __name__ == "__main__":

@@ -29,8 +29,8 @@ import argparse
 import numpy as np
 import timm
 import torch
-
 from _timing import compare, device_name
+
 from autotimm_widgets.interpretation.metrics import faithfulness_curves
 from autotimm_widgets.interpretation.metrics.baselines import baseline_inputs
 from autotimm_widgets.interpretation.metrics.faithfulness import pixel_ranks, step_counts, step_images
@@ -97,7 +97,9 @@ def main() -> None:
     print(f"device: {device_name(device)}, torch {torch.__version__}; resnet50, 224 px, {STEPS} steps per curve")
 
     def ours():
-        return faithfulness_curves(model, inputs, heatmap, target, steps=STEPS, baseline="blur", batch_size=args.batch_size)
+        return faithfulness_curves(
+            model, inputs, heatmap, target, steps=STEPS, baseline="blur", batch_size=args.batch_size
+        )
 
     def loop():
         return loop_curves(model, inputs, baseline, heatmap, target, STEPS)
@@ -123,7 +125,9 @@ def main() -> None:
     for kind in ("deletion", "insertion"):
         np.testing.assert_allclose(got[kind].scores[0], want[kind], rtol=1e-3, atol=1e-5)
 
-    times = compare({"ours": ours, "loop": loop, "floor": floor, "loop forwards": loop_forwards}, args.rounds, device, warmup=0)
+    times = compare(
+        {"ours": ours, "loop": loop, "floor": floor, "loop forwards": loop_forwards}, args.rounds, device, warmup=0
+    )
     print(
         f"whole metric: ours {times['ours']:.2f} s | loop {times['loop']:.2f} s | floor {times['floor']:.2f} s"
         f" | loop/ours {times['loop'] / times['ours']:.1f}x | ours/floor {times['ours'] / times['floor']:.2f}"

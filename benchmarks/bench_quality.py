@@ -23,18 +23,18 @@ import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads sleep (shared CPUs), before torch loads
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
+import argparse
+import json
+import platform
+import sys
+import time
 
-import torch  # noqa: E402
+import torch
+from _timing import device_name
 
-from _timing import device_name  # noqa: E402
-from autotimm_widgets.demo import demo_images, load_demo_model  # noqa: E402
-from autotimm_widgets.demo.quality import Row, demo_cases, demo_methods, markdown_table, quality_row, random_method  # noqa: E402
-from autotimm_widgets.demo.train import HELD_OUT_SEED  # noqa: E402
+from autotimm_widgets.demo import demo_images, load_demo_model
+from autotimm_widgets.demo.quality import Row, demo_cases, demo_methods, markdown_table, quality_row, random_method
+from autotimm_widgets.demo.train import HELD_OUT_SEED
 
 GRADCAM_POINTING_BAR = 0.8  # issue 8: GradCAM's pointing accuracy on the demo CNN
 
@@ -91,7 +91,9 @@ def main() -> int:
         gradcam = next(r for r in rows["cnn"] if r.method == "GradCAM")
         verdict = "PASS" if gradcam.pointing >= GRADCAM_POINTING_BAR else "FAIL"
         status = 0 if verdict == "PASS" else 1
-        print(f"issue 8 requirement: GradCAM pointing on the demo CNN {gradcam.pointing:.3f} >= {GRADCAM_POINTING_BAR}: {verdict}")
+        print(
+            f"issue 8 requirement: GradCAM pointing on the demo CNN {gradcam.pointing:.3f} >= {GRADCAM_POINTING_BAR}: {verdict}"
+        )
 
     if args.json:
         record = {

@@ -19,8 +19,8 @@ import time
 import numpy as np
 import timm
 import torch
-
 from _timing import compare, device_name
+
 from autotimm_widgets import ExplainerWidget
 from autotimm_widgets.interpretation import GradCAM
 
@@ -47,8 +47,10 @@ def main() -> None:
             widget.target_class = index
             widget.wait()
             switches.append(time.perf_counter() - start)
-    print(f"cached class switch: median {statistics.median(switches) * 1000:.2f} ms, "
-          f"p90 {np.percentile(switches, 90) * 1000:.2f} ms over {len(switches)} switches")
+    print(
+        f"cached class switch: median {statistics.median(switches) * 1000:.2f} ms, "
+        f"p90 {np.percentile(switches, 90) * 1000:.2f} ms over {len(switches)} switches"
+    )
 
     widget_classes, direct_classes = itertools.cycle(top[:2]), itertools.cycle(top[:2])
 
@@ -62,7 +64,9 @@ def main() -> None:
 
     times = compare({"widget": via_widget, "explainer": direct}, args.rounds, device)
     w, d = times["widget"], times["explainer"]
-    print(f"uncached GradCAM resnet50: widget {w * 1000:.1f} ms | explainer {d * 1000:.1f} ms | widget/explainer {w / d:.2f}")
+    print(
+        f"uncached GradCAM resnet50: widget {w * 1000:.1f} ms | explainer {d * 1000:.1f} ms | widget/explainer {w / d:.2f}"
+    )
     widget.close()
 
 

@@ -38,8 +38,10 @@ export class HeatmapCanvas {
     const rect = patch == null ? null : patchRect(patch, width, height, grid);
     if (rect) {
       // Pixel-aligned: a 1 px black line just outside the patch, a 2 px white line inside it.
-      const x = Math.round(rect.x), y = Math.round(rect.y);
-      const w = Math.round(rect.x + rect.w) - x, h = Math.round(rect.y + rect.h) - y;
+      const x = Math.round(rect.x),
+        y = Math.round(rect.y);
+      const w = Math.round(rect.x + rect.w) - x,
+        h = Math.round(rect.y + rect.h) - y;
       this.context.lineWidth = 1;
       this.context.strokeStyle = "#000000";
       this.context.strokeRect(x - 0.5, y - 0.5, w + 1, h + 1);

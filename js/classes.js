@@ -17,7 +17,12 @@ export class ClassPanel {
   constructor(doc, onPick) {
     this.doc = doc;
     this.onPick = onPick;
-    this.search = el(doc, "input", { testid: "atw-class-search", type: "search", placeholder: "Search classes…", className: "atw-search" });
+    this.search = el(doc, "input", {
+      testid: "atw-class-search",
+      type: "search",
+      placeholder: "Search classes…",
+      className: "atw-search",
+    });
     this.list = el(doc, "div", { className: "atw-class-list", role: "listbox" });
     this.root = el(doc, "div", { className: "atw-classes" }, [this.search, this.list]);
     this.search.addEventListener("keydown", (event) => {
@@ -36,11 +41,16 @@ export class ClassPanel {
       const p = probability.get(index);
       const bar = el(this.doc, "span", { className: "atw-bar" });
       bar.style.width = p == null ? "0%" : `${(100 * p).toFixed(1)}%`;
-      const button = el(this.doc, "button", { testid: `atw-class-${index}`, className: "atw-class", type: "button", title: names[index] }, [
-        el(this.doc, "span", { className: "atw-class-name", text: `${index}: ${names[index]}` }),
-        el(this.doc, "span", { className: "atw-class-prob", text: p == null ? "" : `${(100 * p).toFixed(1)}%` }),
-        bar,
-      ]);
+      const button = el(
+        this.doc,
+        "button",
+        { testid: `atw-class-${index}`, className: "atw-class", type: "button", title: names[index] },
+        [
+          el(this.doc, "span", { className: "atw-class-name", text: `${index}: ${names[index]}` }),
+          el(this.doc, "span", { className: "atw-class-prob", text: p == null ? "" : `${(100 * p).toFixed(1)}%` }),
+          bar,
+        ],
+      );
       if (index === selected) button.classList.add("atw-selected");
       button.addEventListener("click", () => this.onPick(index));
       return button;

@@ -28,7 +28,14 @@ function setOptions(doc, node, options) {
 }
 
 export function slider(doc, testid, { min, max, step }) {
-  return el(doc, "input", { testid, type: "range", min: String(min), max: String(max), step: String(step), className: "atw-slider" });
+  return el(doc, "input", {
+    testid,
+    type: "range",
+    min: String(min),
+    max: String(max),
+    step: String(step),
+    className: "atw-slider",
+  });
 }
 
 export function checkbox(doc, testid) {

@@ -3,7 +3,7 @@
 
 /** Token index of the patch under (x, y) on a width x height view, or null outside it. */
 export function patchAt(x, y, width, height, grid) {
-  if (!grid || !grid.rows || !grid.cols) return null;
+  if (!grid?.rows || !grid.cols) return null;
   if (x < 0 || y < 0 || x >= width || y >= height) return null;
   const row = Math.min(grid.rows - 1, Math.floor((y / height) * grid.rows));
   const col = Math.min(grid.cols - 1, Math.floor((x / width) * grid.cols));
@@ -12,7 +12,7 @@ export function patchAt(x, y, width, height, grid) {
 
 /** The rectangle {x, y, w, h} of a patch token on the view, or null for prefix tokens. */
 export function patchRect(token, width, height, grid) {
-  if (!grid || !grid.rows || token < grid.prefix || token >= grid.prefix + grid.rows * grid.cols) return null;
+  if (!grid?.rows || token < grid.prefix || token >= grid.prefix + grid.rows * grid.cols) return null;
   const index = token - grid.prefix;
   const row = Math.floor(index / grid.cols);
   const col = index % grid.cols;

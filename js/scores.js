@@ -8,7 +8,9 @@ const SVG = "http://www.w3.org/2000/svg";
  * score at the top of the box (by default the curve's own maximum; curves drawn together share one).
  */
 export function curvePoints(fractions, values, width, height, top = Math.max(1e-12, ...values)) {
-  return fractions.map((f, i) => `${(f * width).toFixed(1)},${(height - (values[i] / top) * height).toFixed(1)}`).join(" ");
+  return fractions
+    .map((f, i) => `${(f * width).toFixed(1)},${(height - (values[i] / top) * height).toFixed(1)}`)
+    .join(" ");
 }
 
 export class ScoresPanel {

@@ -23,7 +23,7 @@ const ATTENTION = new Set(["attention_rollout", "attention_flow"]);
 
 /** True when a heatmap was computed for the state the model holds now. */
 export function heatmapMatches(model, heatmap) {
-  if (!heatmap || !heatmap.state) return false;
+  if (!heatmap?.state) return false;
   return Object.entries(heatmap.state).every(([key, value]) => model.get(key) === value);
 }
 
@@ -66,18 +66,42 @@ function render({ model, el: host }) {
   });
 
   // -- controls ------------------------------------------------------------------------
-  const method = select(doc, "atw-method", model.get("_methods").map((m) => [m, METHOD_LABELS[m] ?? m]));
-  const layer = select(doc, "atw-layer", [["", "auto"], ...model.get("_layers").map((l) => [l.name, `${l.name} (${l.shape.join("×")})`])]);
+  const method = select(
+    doc,
+    "atw-method",
+    model.get("_methods").map((m) => [m, METHOD_LABELS[m] ?? m]),
+  );
+  const layer = select(doc, "atw-layer", [
+    ["", "auto"],
+    ...model.get("_layers").map((l) => [l.name, `${l.name} (${l.shape.join("×")})`]),
+  ]);
   const smooth = checkbox(doc, "atw-smoothgrad");
   const noise = slider(doc, "atw-noise", { min: 0, max: 1, step: 0.01 });
   const samples = slider(doc, "atw-samples", { min: 1, max: 200, step: 1 });
   const steps = slider(doc, "atw-steps", { min: 1, max: 200, step: 1 });
-  const baseline = select(doc, "atw-baseline", ["black", "white", "blur", "random"].map((b) => [b, b]));
-  const fusion = select(doc, "atw-head-fusion", ["mean", "max", "min"].map((f) => [f, f]));
+  const baseline = select(
+    doc,
+    "atw-baseline",
+    ["black", "white", "blur", "random"].map((b) => [b, b]),
+  );
+  const fusion = select(
+    doc,
+    "atw-head-fusion",
+    ["mean", "max", "min"].map((f) => [f, f]),
+  );
   const discard = slider(doc, "atw-discard", { min: 0, max: 0.99, step: 0.01 });
   const opacity = slider(doc, "atw-opacity", { min: 0, max: 1, step: 0.01 });
-  const colormap = select(doc, "atw-colormap", Object.keys(model.get("_colormaps")).map((c) => [c, c]));
-  const exportButton = el(doc, "button", { testid: "atw-export", type: "button", className: "atw-button", text: "Export PNG" });
+  const colormap = select(
+    doc,
+    "atw-colormap",
+    Object.keys(model.get("_colormaps")).map((c) => [c, c]),
+  );
+  const exportButton = el(doc, "button", {
+    testid: "atw-export",
+    type: "button",
+    className: "atw-button",
+    text: "Export PNG",
+  });
 
   const sliderValue = (name, digits) => {
     const label = el(doc, "span", { className: "atw-value" });
@@ -91,7 +115,8 @@ function render({ model, el: host }) {
     discard: sliderValue("discard_ratio", 2),
     opacity: sliderValue("opacity", 2),
   };
-  const withValue = (text, node, field) => labelled(doc, text, el(doc, "span", { className: "atw-slider-row" }, [node, field.label]));
+  const withValue = (text, node, field) =>
+    labelled(doc, text, el(doc, "span", { className: "atw-slider-row" }, [node, field.label]));
 
   const rows = {
     layer: labelled(doc, "Layer", layer),
@@ -117,7 +142,8 @@ function render({ model, el: host }) {
   };
   const classes = new ClassPanel(doc, (index) => save({ target_class: index }));
   classes.search.addEventListener("input", () => renderClasses());
-  const renderClasses = () => classes.render(model.get("_classes"), model.get("_top_classes"), model.get("target_class"));
+  const renderClasses = () =>
+    classes.render(model.get("_classes"), model.get("_top_classes"), model.get("target_class"));
 
   const controls = el(doc, "div", { className: "atw-controls" }, [
     labelled(doc, "Method", method),
@@ -187,17 +213,38 @@ function render({ model, el: host }) {
     errorBox.hidden = !model.get("error");
   };
   const computeFields = [
-    "method", "target_class", "layer", "smoothgrad", "noise_level", "num_samples",
-    "steps", "baseline", "head_fusion", "discard_ratio", "target_patch",
+    "method",
+    "target_class",
+    "layer",
+    "smoothgrad",
+    "noise_level",
+    "num_samples",
+    "steps",
+    "baseline",
+    "head_fusion",
+    "discard_ratio",
+    "target_patch",
   ];
-  for (const name of computeFields) on(`change:${name}`, () => { syncControls(); takeHeatmap(); renderScores(); });
+  for (const name of computeFields)
+    on(`change:${name}`, () => {
+      syncControls();
+      takeHeatmap();
+      renderScores();
+    });
   on("change:_scores", renderScores);
   on("change:target_class", renderClasses);
   on("change:_top_classes", renderClasses);
   on("change:target_patch", repaint);
   on("change:method", repaint);
-  on("change:opacity", () => { fields.opacity.show(); opacity.value = String(model.get("opacity")); repaint(); });
-  on("change:colormap", () => { colormap.value = model.get("colormap"); repaint(); });
+  on("change:opacity", () => {
+    fields.opacity.show();
+    opacity.value = String(model.get("opacity"));
+    repaint();
+  });
+  on("change:colormap", () => {
+    colormap.value = model.get("colormap");
+    repaint();
+  });
   on("change:_heatmap", takeHeatmap);
   for (const name of ["status", "progress", "error"]) on(`change:${name}`, syncStatus);
 

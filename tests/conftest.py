@@ -9,13 +9,20 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # e2e kernel beside pytest) spinning threads slow every forward pass many times over.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import timm  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
+import numpy as np
+import pytest
+import timm
+import torch
+from distribution import Distribution
+from torch import nn
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+@pytest.fixture(scope="session")
+def distribution(tmp_path_factory) -> Distribution:
+    """The sdist, the wheels and the clean-venv install, built once a session on first use."""
+    return Distribution(tmp_path_factory.mktemp("distribution"))
 
 
 class BrightSpotNet(nn.Module):

@@ -7,8 +7,8 @@ to ``SIZE`` px so that hundreds of calls stay cheap on a 2-core CPU.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import timm
 import torch

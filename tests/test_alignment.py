@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import square_image
 from PIL import Image
 
 from autotimm_widgets.interpretation import GradCAM, GradCAMPlusPlus
-from conftest import square_image
 
 
 def peak(heatmap: np.ndarray) -> tuple[int, int]:
@@ -49,7 +49,9 @@ def test_dark_class_highlights_everything_but_the_square(bright_spot_net):
 def test_tensor_input_keeps_its_own_size(bright_spot_net):
     image = square_image(64, 96, 20, 50, 16)
     tensor = torch.from_numpy(image).permute(2, 0, 1).float() / 255
-    tensor = (tensor - torch.tensor([0.485, 0.456, 0.406])[:, None, None]) / torch.tensor([0.229, 0.224, 0.225])[:, None, None]
+    tensor = (tensor - torch.tensor([0.485, 0.456, 0.406])[:, None, None]) / torch.tensor([0.229, 0.224, 0.225])[
+        :, None, None
+    ]
     heatmap = GradCAM(bright_spot_net, use_cuda=False).explain(tensor, target_class=0)
     assert heatmap.shape == (64, 96)
     row, col = peak(heatmap)

@@ -7,13 +7,12 @@ import pytest
 import timm
 import torch
 import torch.nn.functional as F
+from attention_zoo import EXPECTED_LAYOUT, FAMILIES, hf_vit, switches, timm_vit, torchvision_vit
+from conftest import ModelSnapshot, hook_count, random_image
 from torch import nn
 
-from attention_zoo import EXPECTED_LAYOUT, FAMILIES, hf_vit, switches, timm_vit, torchvision_vit
 from autotimm_widgets.interpretation import AttentionFlow, AttentionRollout, GradientWeightedRollout
 from autotimm_widgets.interpretation.attention import attention_capture, forward_with_attention, token_layout
-from conftest import ModelSnapshot, hook_count, random_image
-
 
 DEPTH = {"timm_vit": 6, "timm_vit_avg": 8}  # the others are built with 2 layers
 
@@ -204,10 +203,9 @@ def test_model_restored_when_the_forward_raises(family):
 def test_restored_when_the_block_raises():
     model = hf_vit("sdpa")
     before = switches(model)
-    with pytest.raises(KeyError):
-        with attention_capture(model):
-            assert model.config._attn_implementation == "eager"
-            raise KeyError("inside")
+    with pytest.raises(KeyError), attention_capture(model):
+        assert model.config._attn_implementation == "eager"
+        raise KeyError("inside")
     assert switches(model) == before and model.config._attn_implementation == "sdpa"
     assert hook_count(model) == 0
 

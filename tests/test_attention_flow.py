@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import timm
 import torch
-
 from attention_zoo import timm_vit
+from conftest import ModelSnapshot, random_image
+
 from autotimm_widgets.interpretation import AttentionFlow, AttentionRollout
 from autotimm_widgets.interpretation.attention.maxflow import max_flow_to_tokens
-from conftest import ModelSnapshot, random_image
 
 
 def stochastic(rng, count: int, tokens: int) -> np.ndarray:

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
 from attention_zoo import timm_vit, torchvision_vit
-from autotimm_widgets.interpretation import GradientWeightedRollout
 from conftest import ModelSnapshot, random_image
+
+from autotimm_widgets.interpretation import GradientWeightedRollout
 
 
 def manual_forward(model, x: torch.Tensor):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from attention_zoo import EXPECTED_LAYOUT, FAMILIES, timm_vit
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from attention_zoo import EXPECTED_LAYOUT, FAMILIES, timm_vit
 from autotimm_widgets.interpretation import AttentionFlow, Rollout, TokenLayout
 from autotimm_widgets.interpretation.attention import token_layout
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
 from attention_zoo import timm_vit, timm_vit_avg
-from autotimm_widgets.interpretation import AttentionFlow, AttentionRollout
 from conftest import ModelSnapshot, random_image
+
+from autotimm_widgets.interpretation import AttentionFlow, AttentionRollout
 
 
 def manual_attentions(model, x: torch.Tensor) -> list[torch.Tensor]:

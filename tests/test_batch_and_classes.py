@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import random_image
+from forward_counter import forward_batches
 from PIL import Image
 
 from autotimm_widgets.interpretation import GradCAM, GradCAMPlusPlus
-from conftest import random_image
-from forward_counter import forward_batches
 
 
 def mixed_images():
@@ -85,7 +85,9 @@ def test_predicted_class_is_the_default(resnet18):
 @pytest.mark.parametrize("value", [np.int64(4), torch.tensor(4), np.array(4)])
 def test_integer_like_classes_are_accepted(resnet18, value):
     explainer = GradCAM(resnet18, use_cuda=False)
-    np.testing.assert_allclose(explainer.explain(random_image(), target_class=value), explainer.explain(random_image(), target_class=4))
+    np.testing.assert_allclose(
+        explainer.explain(random_image(), target_class=value), explainer.explain(random_image(), target_class=4)
+    )
 
 
 @pytest.mark.parametrize(

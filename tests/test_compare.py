@@ -5,6 +5,8 @@ from __future__ import annotations
 import matplotlib
 import numpy as np
 import pytest
+from conftest import ModelSnapshot, random_image
+from forward_counter import forward_batches
 from matplotlib.figure import Figure
 
 from autotimm_widgets.interpretation import (
@@ -16,18 +18,20 @@ from autotimm_widgets.interpretation import (
     compare_figure,
     compare_methods,
 )
-from conftest import ModelSnapshot, random_image
-from forward_counter import forward_batches
 
 
 def test_each_map_equals_its_method_alone(resnet18):
     image = random_image(80, 100)
     snapshot = ModelSnapshot(resnet18)
-    maps = compare_methods(resnet18, image, ["gradcam", "gradcam++", "integrated_gradients"], target_class=3, steps=8, use_cuda=False)
+    maps = compare_methods(
+        resnet18, image, ["gradcam", "gradcam++", "integrated_gradients"], target_class=3, steps=8, use_cuda=False
+    )
     snapshot.assert_unchanged()
     assert list(maps) == ["gradcam", "gradcam++", "integrated_gradients"]
     np.testing.assert_allclose(maps["gradcam"], GradCAM(resnet18, use_cuda=False).explain(image, 3), atol=1e-5)
-    np.testing.assert_allclose(maps["gradcam++"], GradCAMPlusPlus(resnet18, use_cuda=False).explain(image, 3), atol=1e-5)
+    np.testing.assert_allclose(
+        maps["gradcam++"], GradCAMPlusPlus(resnet18, use_cuda=False).explain(image, 3), atol=1e-5
+    )
     ig = IntegratedGradients(resnet18, steps=8, use_cuda=False).explain(image, 3)
     np.testing.assert_allclose(maps["integrated_gradients"], ig, atol=1e-5)
     assert not np.allclose(maps["gradcam"], maps["gradcam++"], atol=1e-3)
@@ -45,10 +49,14 @@ def test_every_class_specific_method_explains_the_predicted_class(vit_tiny):
     predicted = int(GradCAM(vit_tiny, use_cuda=False).predict(image).argmax())
     maps = compare_methods(vit_tiny, image, steps=4, use_cuda=False)
     assert list(maps) == ["gradcam", "gradcam++", "integrated_gradients", "attention_rollout", "gradient_rollout"]
-    np.testing.assert_allclose(maps["gradient_rollout"], GradientWeightedRollout(vit_tiny, use_cuda=False).explain(image, predicted), atol=1e-5)
-    np.testing.assert_allclose(maps["attention_rollout"], AttentionRollout(vit_tiny, use_cuda=False).explain(image), atol=1e-5)
+    np.testing.assert_allclose(
+        maps["gradient_rollout"], GradientWeightedRollout(vit_tiny, use_cuda=False).explain(image, predicted), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        maps["attention_rollout"], AttentionRollout(vit_tiny, use_cuda=False).explain(image), atol=1e-5
+    )
     for heatmap in maps.values():
-        assert heatmap.shape == (64, 64) and 0 <= heatmap.min() and heatmap.max() <= 1
+        assert heatmap.shape == (64, 64) and heatmap.min() >= 0 and heatmap.max() <= 1
 
 
 def test_errors(resnet18):

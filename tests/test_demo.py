@@ -122,7 +122,9 @@ def test_augment_applies_one_symmetry_of_the_square_per_image():
     pixels = torch.arange(5 * 3 * 8 * 8, dtype=torch.float32).view(5, 3, 8, 8)
     out = augment(pixels, torch.Generator().manual_seed(0))
     for original, moved in zip(pixels, out):
-        symmetries = [original.rot90(k, (-2, -1)) for k in range(4)] + [original.mT.rot90(k, (-2, -1)) for k in range(4)]
+        symmetries = [original.rot90(k, (-2, -1)) for k in range(4)] + [
+            original.mT.rot90(k, (-2, -1)) for k in range(4)
+        ]
         assert sum(torch.equal(moved, s) for s in symmetries) == 1
 
 

@@ -13,7 +13,7 @@ from autotimm_widgets.demo import hub_reachable
 
 
 class NotFound(BaseHTTPRequestHandler):
-    def do_HEAD(self):  # noqa: N802 - http.server's naming
+    def do_HEAD(self):
         self.send_response(404)  # any HTTP answer means the host is there
         self.end_headers()
 

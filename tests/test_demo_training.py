@@ -36,7 +36,17 @@ def test_the_shipped_weights_record_the_scripts_default_run(kind):
 def test_a_short_run_twice_gives_identical_files(tmp_path):
     runs = [tmp_path / "first", tmp_path / "second"]
     for out in runs:  # in a process of its own: the script sets torch's thread count and determinism globally
-        command = [sys.executable, "-m", "autotimm_widgets.demo.train", "--out", str(out), "--n-train", "64", "--epochs", "1"]
+        command = [
+            sys.executable,
+            "-m",
+            "autotimm_widgets.demo.train",
+            "--out",
+            str(out),
+            "--n-train",
+            "64",
+            "--epochs",
+            "1",
+        ]
         result = subprocess.run(command, capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stderr[-3000:]
     for kind in ("cnn", "vit"):

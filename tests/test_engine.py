@@ -147,4 +147,3 @@ def test_cache_is_bounded_by_bytes_and_least_recently_used_goes_first():
     cache.get("a")
     cache.put("d", constant(0))
     assert "b" not in cache and {"a", "c", "d"} <= {k for k in "abcd" if k in cache}
-

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import timm
 import torch
+from conftest import ModelSnapshot, hook_count, random_image
 
 from autotimm_widgets.interpretation import GradCAM, GradCAMPlusPlus
-from conftest import ModelSnapshot, hook_count, random_image
 
 
 @pytest.fixture

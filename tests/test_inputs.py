@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import ModelSnapshot, random_image
 from PIL import Image
 
 from autotimm_widgets.interpretation import GradCAM
-from conftest import ModelSnapshot, random_image
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def test_pil_modes(explainer, mode):
     image = Image.fromarray(random_image(70, 90)).convert(mode)
     heatmap = explainer.explain(image)
     assert heatmap.shape == (70, 90) and heatmap.dtype == np.float32
-    assert np.isfinite(heatmap).all() and 0 <= heatmap.min() and heatmap.max() <= 1
+    assert np.isfinite(heatmap).all() and heatmap.min() >= 0 and heatmap.max() <= 1
 
 
 def test_gray_pil_and_gray_array_agree(explainer):
@@ -41,9 +41,7 @@ def test_rgba_array_ignores_alpha(explainer):
 
 def test_uint8_and_float_arrays_agree(explainer):
     image = random_image(40, 80)
-    np.testing.assert_allclose(
-        explainer.explain(image), explainer.explain(image.astype(np.float64) / 255), atol=1e-5
-    )
+    np.testing.assert_allclose(explainer.explain(image), explainer.explain(image.astype(np.float64) / 255), atol=1e-5)
 
 
 @pytest.mark.parametrize("shape", [(3, 32, 48), (1, 3, 32, 48)])

@@ -8,23 +8,22 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from captum.attr import IntegratedGradients as CaptumIG  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from PIL import Image  # noqa: E402
-from torch import nn  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+from captum.attr import IntegratedGradients as CaptumIG
+from conftest import Cancelled, ModelSnapshot, assert_progress_bar_switch, cancel, hook_count, random_image
+from forward_counter import forward_batches
+from matplotlib.figure import Figure
+from PIL import Image
+from torch import nn
 
-from autotimm_widgets.interpretation import IntegratedGradients  # noqa: E402
-from autotimm_widgets.interpretation.baselines import BLUR_SIGMA_FRACTION  # noqa: E402
-from autotimm_widgets.interpretation.quadrature import METHODS  # noqa: E402
-from conftest import Cancelled, ModelSnapshot, assert_progress_bar_switch, cancel, hook_count, random_image  # noqa: E402
-from forward_counter import forward_batches  # noqa: E402
+from autotimm_widgets.interpretation import IntegratedGradients
+from autotimm_widgets.interpretation.baselines import BLUR_SIGMA_FRACTION
+from autotimm_widgets.interpretation.quadrature import METHODS
 
 SMALL = {"input_size": (32, 32)}  # ImageNet mean/std, bilinear resize to 32x32: fast tests
-
 
 
 class HalvesNet(nn.Module):
@@ -61,7 +60,9 @@ def test_attribute_matches_captum(resnet18_double, method):
     generator = torch.Generator().manual_seed(1)
     x = torch.randn(1, 3, 32, 32, generator=generator, dtype=torch.float64)
     baseline = torch.randn(1, 3, 32, 32, generator=generator, dtype=torch.float64) * 0.5
-    explainer = IntegratedGradients(resnet18_double, baseline=baseline, steps=9, use_cuda=False, method=method, internal_batch_size=4)
+    explainer = IntegratedGradients(
+        resnet18_double, baseline=baseline, steps=9, use_cuda=False, method=method, internal_batch_size=4
+    )
     ours = explainer.attribute(x, target_class=3)
     reference = CaptumIG(resnet18_double).attribute(x, baselines=baseline, target=3, n_steps=9, method=method)[0]
     assert ours.shape == (3, 32, 32) and ours.dtype == torch.float64
@@ -93,7 +94,9 @@ def test_batched_images_and_steps_match_captum(resnet18_double):
 @pytest.mark.parametrize("method", ["gausslegendre", "riemann_middle", "riemann_trapezoid"])
 def test_linear_model_gets_weights_times_difference(method):
     x = torch.randn(3, 8, 8, generator=torch.Generator().manual_seed(4))
-    explainer = IntegratedGradients(HalvesNet(), steps=5, use_cuda=False, method=method, preprocess={"input_size": (8, 8)})
+    explainer = IntegratedGradients(
+        HalvesNet(), steps=5, use_cuda=False, method=method, preprocess={"input_size": (8, 8)}
+    )
     weights_sum = 1.0 - 1.0 / 5 if method == "riemann_trapezoid" else 1.0  # Captum's trapezoid weights
     expected = halves_weights(8, 8) * (x - explainer.baseline_for(x)) * weights_sum
     torch.testing.assert_close(explainer.attribute(x, target_class=0), expected, rtol=1e-5, atol=1e-5)
@@ -124,12 +127,15 @@ def test_named_baselines_in_pixel_space(resnet18):
     image = random_image(32, 32, seed=5)
     explainer = IntegratedGradients(resnet18, use_cuda=False, preprocess=SMALL)
     normalize = explainer.preprocessor.normalize
-    black, white = (explainer.__class__(resnet18, baseline=n, use_cuda=False, preprocess=SMALL).baseline_for(image) for n in ("black", "white"))
+    black, white = (
+        explainer.__class__(resnet18, baseline=n, use_cuda=False, preprocess=SMALL).baseline_for(image)
+        for n in ("black", "white")
+    )
     torch.testing.assert_close(black, normalize(torch.zeros(1, 3, 32, 32))[0])
     torch.testing.assert_close(white, normalize(torch.ones(1, 3, 32, 32))[0])
     explainer.baseline = "random"
     noise = explainer.preprocessor.denormalize(explainer.baseline_for(image)[None])
-    assert 0 <= float(noise.min()) and float(noise.max()) < 1 and float(noise.std()) > 0.25
+    assert float(noise.min()) >= 0 and float(noise.max()) < 1 and float(noise.std()) > 0.25
     again = IntegratedGradients(resnet18, baseline="random", use_cuda=False, preprocess=SMALL).baseline_for(image)
     assert torch.equal(explainer.baseline_for(image), again)  # seeded: the same on every call
 
@@ -153,9 +159,13 @@ def test_user_baselines(resnet18):
     image = random_image(32, 32, seed=6)
     black = IntegratedGradients(resnet18, steps=4, use_cuda=False, preprocess=SMALL)
     expected = black.attribute(image, target_class=1)
-    as_array = IntegratedGradients(resnet18, baseline=np.zeros((10, 20, 3), np.uint8), steps=4, use_cuda=False, preprocess=SMALL)
+    as_array = IntegratedGradients(
+        resnet18, baseline=np.zeros((10, 20, 3), np.uint8), steps=4, use_cuda=False, preprocess=SMALL
+    )
     as_pil = IntegratedGradients(resnet18, baseline=Image.new("RGB", (7, 7)), steps=4, use_cuda=False, preprocess=SMALL)
-    as_tensor = IntegratedGradients(resnet18, baseline=black.baseline_for(image), steps=4, use_cuda=False, preprocess=SMALL)
+    as_tensor = IntegratedGradients(
+        resnet18, baseline=black.baseline_for(image), steps=4, use_cuda=False, preprocess=SMALL
+    )
     for explainer in (as_array, as_pil, as_tensor):
         torch.testing.assert_close(explainer.attribute(image, target_class=1), expected)
 
@@ -184,7 +194,9 @@ def test_explain_batch_equals_explain(resnet18):
 
 def test_completeness_score_falls_as_steps_rise(resnet18):
     image = random_image(64, 64, seed=0)
-    explainer = IntegratedGradients(resnet18, use_cuda=False, preprocess={"input_size": (64, 64)})  # black, gausslegendre
+    explainer = IntegratedGradients(
+        resnet18, use_cuda=False, preprocess={"input_size": (64, 64)}
+    )  # black, gausslegendre
     scores = []
     for steps in (8, 32, 128):
         explainer.steps = steps
@@ -199,7 +211,14 @@ def test_check_completeness_computes_ig_once_and_reports(resnet18):
     with forward_batches(resnet18) as batches:
         result = explainer.check_completeness(image, target_class=4, tolerance=0.3)
     assert batches == [1, 12, 1]  # input logits, the 12 steps, the baseline's logits
-    assert set(result) == {"completeness_score", "is_satisfied", "attribution_sum", "prediction_difference", "tolerance", "target_class"}
+    assert set(result) == {
+        "completeness_score",
+        "is_satisfied",
+        "attribution_sum",
+        "prediction_difference",
+        "tolerance",
+        "target_class",
+    }
     attribution = explainer.attribute(image, target_class=4)
     assert result["attribution_sum"] == pytest.approx(float(attribution.double().sum()), rel=1e-5)
     inputs = explainer.prepare(image).tensor
@@ -218,7 +237,7 @@ def test_float64_model_stays_float64(resnet18_double):
     image = random_image(32, 32, seed=11)
     assert explainer.attribute(image).dtype == torch.float64
     heatmap = explainer.explain(image)
-    assert heatmap.dtype == np.float32 and heatmap.shape == (32, 32) and 0 <= heatmap.min() and heatmap.max() == 1
+    assert heatmap.dtype == np.float32 and heatmap.shape == (32, 32) and heatmap.min() >= 0 and heatmap.max() == 1
 
 
 # -- polarity figure ------------------------------------------------------------------------------

@@ -7,11 +7,11 @@ import pytest
 import timm
 import torch
 import torchvision
+from conftest import ModelSnapshot, random_image
 from torch import nn
 from transformers import ViTConfig, ViTForImageClassification
 
 from autotimm_widgets.interpretation import GradCAM, GradCAMPlusPlus
-from conftest import ModelSnapshot, random_image
 
 
 @pytest.mark.parametrize(
@@ -86,8 +86,14 @@ def test_torchvision_vit_token_layer():
 def test_hugging_face_vit(attn):
     torch.manual_seed(0)
     config = ViTConfig(
-        image_size=64, patch_size=8, num_hidden_layers=2, hidden_size=32, num_attention_heads=2,
-        intermediate_size=64, num_labels=5, attn_implementation=attn,
+        image_size=64,
+        patch_size=8,
+        num_hidden_layers=2,
+        hidden_size=32,
+        num_attention_heads=2,
+        intermediate_size=64,
+        num_labels=5,
+        attn_implementation=attn,
     )
     model = ViTForImageClassification(config).eval()
     explainer = GradCAM(model, use_cuda=False)
@@ -98,9 +104,7 @@ def test_hugging_face_vit(attn):
 
 
 def test_non_square_vit_grid_is_inferred_not_hard_coded():
-    model = timm.create_model(
-        "vit_tiny_patch16_224", pretrained=False, num_classes=3, dynamic_img_size=True
-    ).eval()
+    model = timm.create_model("vit_tiny_patch16_224", pretrained=False, num_classes=3, dynamic_img_size=True).eval()
     cam = GradCAM(model, use_cuda=False).attribute(torch.randn(3, 96, 160))
     assert cam.shape == (6, 10)
 
@@ -139,12 +143,12 @@ def test_negative_indices_in_layer_names(vit_tiny):
 
 
 def test_bad_layer_name_names_the_closest_valid_ones(resnet18):
-    with pytest.raises(ValueError, match="no layer named 'layer5'.*'layer4'"):
+    with pytest.raises(ValueError, match=r"no layer named 'layer5'.*'layer4'"):
         GradCAM(resnet18, target_layer="layer5", use_cuda=False)
     explainer = GradCAM(resnet18, use_cuda=False)
     with pytest.raises(ValueError, match="'layer1'"):
         explainer.set_target_layer("layr1")
-    with pytest.raises(TypeError, match="layer name or an nn.Module"):
+    with pytest.raises(TypeError, match=r"layer name or an nn\.Module"):
         explainer.set_target_layer(4)
     with pytest.raises(ValueError, match="not a submodule"):
         explainer.set_target_layer(nn.Conv2d(1, 1, 1))
@@ -154,7 +158,7 @@ def test_bad_layer_name_names_the_closest_valid_ones(resnet18):
 def test_layer_without_spatial_output_is_rejected_cleanly(resnet18, layer):
     snapshot = ModelSnapshot(resnet18)
     explainer = GradCAM(resnet18, target_layer=layer, use_cuda=False)
-    with pytest.raises(ValueError, match="spatial .* or token"):
+    with pytest.raises(ValueError, match=r"spatial .* or token"):
         explainer.explain(random_image())
     snapshot.assert_unchanged()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import BrightSpotNet, ModelSnapshot, square_image
 
 from autotimm_widgets.interpretation.metrics import (
     deletion,
@@ -12,7 +13,6 @@ from autotimm_widgets.interpretation.metrics import (
     faithfulness_curves,
     pointing_game,
 )
-from conftest import BrightSpotNet, ModelSnapshot, square_image
 
 IMAGE = square_image(40, 60, 10, 10, 12)
 MAP = np.random.default_rng(0).random((40, 60)).astype(np.float32)
@@ -26,13 +26,25 @@ MAP = np.random.default_rng(0).random((40, 60)).astype(np.float32)
         (lambda m: deletion(m, IMAGE, MAP, 0, steps=0), ValueError, "steps must be >= 2"),
         (lambda m: deletion(m, IMAGE, MAP, 0, steps=2.5), TypeError, "steps must be an int"),
         (lambda m: deletion(m, IMAGE, MAP, 0, steps=True), TypeError, "steps must be an int"),
-        (lambda m: deletion(m, IMAGE, MAP, 0, baseline="white"), ValueError, "baseline must be one of 'blur', 'black', 'mean'"),
+        (
+            lambda m: deletion(m, IMAGE, MAP, 0, baseline="white"),
+            ValueError,
+            "baseline must be one of 'blur', 'black', 'mean'",
+        ),
         (lambda m: deletion(m, IMAGE, MAP, 0, baseline=None), ValueError, "baseline must be one of"),
-        (lambda m: deletion(m, IMAGE, MAP, 0, score="prob"), ValueError, "score must be one of 'probability', 'sigmoid', 'logit'"),
+        (
+            lambda m: deletion(m, IMAGE, MAP, 0, score="prob"),
+            ValueError,
+            "score must be one of 'probability', 'sigmoid', 'logit'",
+        ),
         (lambda m: deletion(m, IMAGE, MAP, 0, batch_size=0), ValueError, "batch_size must be a positive int"),
         (lambda m: deletion(m, [IMAGE, IMAGE], [MAP], 0), ValueError, "got 1 maps for 2 images"),
         (lambda m: deletion(m, IMAGE, np.stack([MAP, MAP]), 0), ValueError, r"got 2 maps for 1 images.*\(K, H, W\)"),
-        (lambda m: deletion(m, [IMAGE, IMAGE], [MAP, MAP], [0]), ValueError, "target_classes has 1 entries but there are 2 images"),
+        (
+            lambda m: deletion(m, [IMAGE, IMAGE], [MAP, MAP], [0]),
+            ValueError,
+            "target_classes has 1 entries but there are 2 images",
+        ),
         (lambda m: deletion(m, IMAGE, MAP, 5), ValueError, r"target_class 5 is out of range.*0\.\.1"),
         (lambda m: deletion(m, IMAGE, MAP, 0.5), TypeError, "must be an int class index"),
         (lambda m: deletion(m, [], [], 0), ValueError, "images is empty"),
@@ -41,7 +53,11 @@ MAP = np.random.default_rng(0).random((40, 60)).astype(np.float32)
         (lambda m: deletion(m, IMAGE, MAP > 0.5, 0), TypeError, "real numbers"),
         (lambda m: deletion(m, IMAGE, MAP[None, None], 0), TypeError, "maps must be an"),
         (lambda m: deletion(m, "image.png", MAP, 0), TypeError, "image must be"),
-        (lambda m: faithfulness_curves(m, IMAGE, MAP, 0, kinds=("deletion", "removal")), ValueError, "kinds entry must be one of"),
+        (
+            lambda m: faithfulness_curves(m, IMAGE, MAP, 0, kinds=("deletion", "removal")),
+            ValueError,
+            "kinds entry must be one of",
+        ),
         (lambda m: faithfulness_curves(m, IMAGE, MAP, 0, kinds=()), ValueError, "kinds must name"),
         (lambda m: deletion_insertion(m, IMAGE, np.stack([MAP, MAP]), 0), ValueError, r"one \(H, W\) map"),
         (lambda m: deletion_insertion(m, [IMAGE], MAP, 0), TypeError, "scores one image"),

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import timm
 import torch
+from conftest import BrightSpotNet, ModelSnapshot, random_image, square_image
 from torchvision.transforms.functional import gaussian_blur
 
 from autotimm_widgets.interpretation.metrics import (
@@ -16,7 +17,6 @@ from autotimm_widgets.interpretation.metrics import (
     insertion,
 )
 from autotimm_widgets.interpretation.preprocessing import Preprocessor
-from conftest import BrightSpotNet, ModelSnapshot, random_image, square_image
 
 # BrightSpotNet's input is 224 x 224 (ImageNet defaults): a 112 px square is exactly 1/4 of the pixels.
 IMAGE = square_image(224, 224, 56, 56, 112)
@@ -98,7 +98,9 @@ def test_deletion_insertion_returns_plain_values_for_one_map(bright_spot_net):
     assert isinstance(result["deletion_auc"], float) and isinstance(result["insertion_auc"], float)
     assert isinstance(result["target_class"], int) and result["target_class"] == 0
     assert result["deletion_curve"].shape == result["insertion_curve"].shape == result["fractions"].shape == (7,)
-    assert result["deletion_auc"] == pytest.approx(np.trapezoid(result["deletion_curve"], result["fractions"]), rel=1e-5)
+    assert result["deletion_auc"] == pytest.approx(
+        np.trapezoid(result["deletion_curve"], result["fractions"]), rel=1e-5
+    )
     assert result["deletion_auc"] < result["insertion_auc"]
     assert (result["baseline"], result["score"]) == ("black", "probability")
 
@@ -196,7 +198,9 @@ def test_baselines_are_defined_in_pixel_space_and_normalised_like_the_input(brig
     mean = baseline_inputs(inputs, "mean", preprocessor)
     torch.testing.assert_close(mean, preprocessor.normalize(pixels.mean(dim=(2, 3), keepdim=True).expand_as(pixels)))
     blur = baseline_inputs(inputs, "blur", preprocessor)
-    torch.testing.assert_close(blur, preprocessor.normalize(gaussian_blur(pixels, [11, 11], [5.0, 5.0])), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(
+        blur, preprocessor.normalize(gaussian_blur(pixels, [11, 11], [5.0, 5.0])), rtol=1e-5, atol=1e-5
+    )
     assert not torch.allclose(blur, inputs)
     tiny = baseline_inputs(inputs[..., :3, :3], "blur", preprocessor)  # smaller than the kernel
     assert tiny.shape == (1, 3, 3, 3)

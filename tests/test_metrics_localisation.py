@@ -70,7 +70,9 @@ def test_a_box_holds_the_pixels_whose_centres_lie_inside():
         mask = box_mask((20, 30), x0, y0, x1, y1)
         assert energy_pointing_game(heatmap, (x0, y0, x1, y1)) == energy_pointing_game(heatmap, mask)
     # (0.4, 0, 1.6, 1) covers the centres 0.5 and 1.5 of columns 0 and 1 in row 0.
-    assert energy_pointing_game(heatmap, (0.4, 0.0, 1.6, 1.0)) == energy_pointing_game(heatmap, box_mask((20, 30), 0, 0, 2, 1))
+    assert energy_pointing_game(heatmap, (0.4, 0.0, 1.6, 1.0)) == energy_pointing_game(
+        heatmap, box_mask((20, 30), 0, 0, 2, 1)
+    )
     # boxes may reach past the image; they are clipped
     assert energy_pointing_game(heatmap, (-5, -5, 100, 100)) == pytest.approx(1.0)
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import timm
 import torch
+from conftest import BrightSpotNet, ModelSnapshot, random_image, square_image
 from scipy.stats import spearmanr
 from torch import nn
 
@@ -15,7 +16,6 @@ from autotimm_widgets.interpretation import GradCAM
 from autotimm_widgets.interpretation._model import logits_of
 from autotimm_widgets.interpretation.base import Attribution, BaseInterpreter
 from autotimm_widgets.interpretation.metrics import parameter_randomisation, randomisation_layers, rank_correlation
-from conftest import BrightSpotNet, ModelSnapshot, random_image, square_image
 
 SIZE = 16
 SMALL = {"input_size": SIZE}
@@ -39,7 +39,9 @@ class Brightness(BaseInterpreter):
         with torch.no_grad():
             logits = logits_of(self.model(inputs))
         brightness = inputs.mean(dim=1, keepdim=True)
-        return Attribution(brightness - brightness.amin(dim=(2, 3), keepdim=True), logits, self._targets(logits, classes))
+        return Attribution(
+            brightness - brightness.amin(dim=(2, 3), keepdim=True), logits, self._targets(logits, classes)
+        )
 
 
 class SquareLinear(nn.Module):
@@ -71,7 +73,9 @@ IMAGES = [random_image(SIZE, SIZE, seed=s) for s in range(3)]
 
 
 def run(model, explainer=InputGradient, **options):
-    return parameter_randomisation(model, explainer, IMAGES, [0, 1, 0], explainer_kwargs={"use_cuda": False, "preprocess": SMALL}, **options)
+    return parameter_randomisation(
+        model, explainer, IMAGES, [0, 1, 0], explainer_kwargs={"use_cuda": False, "preprocess": SMALL}, **options
+    )
 
 
 def test_layers_that_do_not_shape_the_map_keep_it_and_the_relevant_layer_destroys_it():
@@ -125,7 +129,9 @@ def test_the_users_model_and_random_state_are_untouched():
     snapshot = ModelSnapshot(model)
     rng_state = torch.get_rng_state()
     image = square_image(64, 64, 10, 20, 24)
-    result = parameter_randomisation(model, GradCAM, image, 0, explainer_kwargs={"use_cuda": False, "target_layer": "features"})
+    result = parameter_randomisation(
+        model, GradCAM, image, 0, explainer_kwargs={"use_cuda": False, "target_layer": "features"}
+    )
     snapshot.assert_unchanged()
     assert torch.equal(torch.get_rng_state(), rng_state)
     assert result.layers == ["head", "features.0"]
@@ -142,7 +148,9 @@ def test_a_factory_works_and_no_class_means_the_original_prediction_throughout()
         predicted = model(Preprocessor(model, SMALL).normalize(x)).argmax(dim=1).tolist()
     result = parameter_randomisation(model, lambda m: InputGradient(m, use_cuda=False, preprocess=SMALL), IMAGES)
     assert result.target_classes.tolist() == predicted
-    with_classes = parameter_randomisation(model, InputGradient, IMAGES, predicted, explainer_kwargs={"use_cuda": False, "preprocess": SMALL})
+    with_classes = parameter_randomisation(
+        model, InputGradient, IMAGES, predicted, explainer_kwargs={"use_cuda": False, "preprocess": SMALL}
+    )
     np.testing.assert_allclose(result.correlations, with_classes.correlations)
 
 
@@ -179,7 +187,12 @@ def test_rank_correlation_matches_scipy_with_ties_and_is_nan_for_flat_maps():
         (GradCAM(BrightSpotNet(), use_cuda=False), None, TypeError, "not an explainer built on your model"),
         ("GradCAM", None, TypeError, "explainer class or a factory"),
         (nn.Linear, None, TypeError, "explainer class or a factory"),
-        (lambda m: InputGradient(m, use_cuda=False), {"use_cuda": False}, ValueError, "explainer_kwargs go with an explainer class"),
+        (
+            lambda m: InputGradient(m, use_cuda=False),
+            {"use_cuda": False},
+            ValueError,
+            "explainer_kwargs go with an explainer class",
+        ),
         (lambda m: "not an explainer", None, TypeError, "must return an explainer"),
     ],
 )
@@ -199,7 +212,11 @@ def test_a_factory_that_ignores_its_argument_is_rejected():
 
 @pytest.mark.parametrize(
     "layers, message",
-    [(["fetures"], "Did you mean 'features'"), (["features", "nope"], "not a module or parameter"), ([], "layers is empty")],
+    [
+        (["fetures"], "Did you mean 'features'"),
+        (["features", "nope"], "not a module or parameter"),
+        ([], "layers is empty"),
+    ],
 )
 def test_bad_layer_names_are_rejected(layers, message):
     model = SquareLinear()
@@ -212,4 +229,6 @@ def test_bad_layer_names_are_rejected(layers, message):
 def test_a_layer_without_parameters_is_rejected():
     model = BrightSpotNet()
     with pytest.raises(ValueError, match="no parameters to randomise"):
-        parameter_randomisation(model, GradCAM, random_image(32, 32), layers=["pool"], explainer_kwargs={"use_cuda": False})
+        parameter_randomisation(
+            model, GradCAM, random_image(32, 32), layers=["pool"], explainer_kwargs={"use_cuda": False}
+        )

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import timm
 import torch
+from conftest import ModelSnapshot, random_image
 from torch import nn
 
 from autotimm_widgets.interpretation import GradCAM
 from autotimm_widgets.interpretation.preprocessing import PreprocessConfig
-from conftest import ModelSnapshot, random_image
 
 
 class Wrapped(nn.Module):
@@ -36,7 +36,10 @@ WRAPS = {
 
 
 def test_all_output_forms_give_the_same_map():
-    maps = {name: GradCAM(Wrapped(wrap).eval(), use_cuda=False).explain(random_image(), target_class=2) for name, wrap in WRAPS.items()}
+    maps = {
+        name: GradCAM(Wrapped(wrap).eval(), use_cuda=False).explain(random_image(), target_class=2)
+        for name, wrap in WRAPS.items()
+    }
     for name, heatmap in maps.items():
         np.testing.assert_allclose(heatmap, maps["tensor"], atol=1e-6, err_msg=name)
 
@@ -58,7 +61,7 @@ def test_bad_outputs_are_named(wrap, words):
 
 
 def test_model_must_be_a_module():
-    with pytest.raises(TypeError, match="nn.Module"):
+    with pytest.raises(TypeError, match=r"nn\.Module"):
         GradCAM(lambda x: x, use_cuda=False)
 
 

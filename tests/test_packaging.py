@@ -1,54 +1,105 @@
-"""`pip install .` from a clean checkout: the wheel is built with the front-end bundle in it.
-
-The tracked files are copied to a temporary directory (no ``autotimm_widgets/static/``, no
-``node_modules``), and ``uv build --wheel`` runs there: hatch-jupyter-builder must run npm and
-esbuild, and the wheel must carry the bundle and the demo weights.
-"""
+"""Packaging as anywidget projects do it: one version, an sdist with the JS sources that a
+wheel builds from alone, and a wheel that plain pip installs into a clean venv, where
+``ExplainerWidget`` computes a map and serves its bundle. The browser half of that is
+``tests/e2e/test_wheel_browser.py``."""
 
 from __future__ import annotations
 
-import shutil
+import email
+import json
+import re
 import subprocess
+import tarfile
 import zipfile
-from pathlib import Path
 
-import pytest
+import tomllib
+from distribution import REPO
 
-REPO = Path(__file__).resolve().parents[1]
+import autotimm_widgets
 
-
-def uv() -> list[str]:
-    found = shutil.which("uv")
-    return [found] if found else ["python3", "-m", "uv"]
+PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
+BUNDLE = {"autotimm_widgets/static/widget.js", "autotimm_widgets/static/widget.css"}
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> zipfile.ZipFile:
-    if not (REPO / ".git").exists() or shutil.which("npm") is None:
-        pytest.skip("needs a git checkout and npm")
-    checkout = tmp_path_factory.mktemp("checkout")
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout.split(b"\0")
-    for name in filter(None, (t.decode() for t in tracked)):
-        if (REPO / name).is_file():
-            (checkout / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, checkout / name)
-    assert not (checkout / "autotimm_widgets" / "static").exists()  # the bundle is not committed
-    out = tmp_path_factory.mktemp("dist")
-    result = subprocess.run([*uv(), "build", "--wheel", "-o", str(out)], cwd=checkout, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    (path,) = out.glob("*.whl")
-    return zipfile.ZipFile(path)
+def wheel_metadata(wheel) -> email.message.Message:
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        return email.message_from_bytes(archive.read(name))
 
 
-def test_the_wheel_carries_the_front_end_bundle(wheel):
-    names = set(wheel.namelist())
-    assert {"autotimm_widgets/static/widget.js", "autotimm_widgets/static/widget.css"} <= names
-    bundle = wheel.read("autotimm_widgets/static/widget.js").decode()
-    assert "atw-root" in bundle and "export" in bundle  # the anywidget ESM, with its test hooks
+def test_the_version_is_written_once_and_hatch_reads_it():
+    assert "version" not in PYPROJECT["project"] and "version" in PYPROJECT["project"]["dynamic"]
+    assert PYPROJECT["tool"]["hatch"]["version"]["path"] == "autotimm_widgets/__init__.py"
+    assert "version" not in json.loads((REPO / "package.json").read_text())
+    assert "version" not in json.loads((REPO / "package-lock.json").read_text())["packages"][""]
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    sources = [n for n in tracked if n.endswith((".py", ".toml", ".json", ".js")) and "lock" not in n]
+    written = [n for n in sources if re.search(r"version_*\W{1,6}\d+\.\d+\.\d+", (REPO / n).read_text())]
+    assert written == ["autotimm_widgets/__init__.py"], written
 
 
-def test_the_wheel_carries_the_demo_weights_and_no_sources_of_other_parts(wheel):
-    names = set(wheel.namelist())
+def test_sdist_and_wheel_carry_the_one_version(distribution):
+    with tarfile.open(distribution.sdist) as archive:
+        (info,) = [m for m in archive.getmembers() if m.name.count("/") == 1 and m.name.endswith("/PKG-INFO")]
+        sdist_version = email.message_from_bytes(archive.extractfile(info).read())["Version"]
+    assert sdist_version == wheel_metadata(distribution.wheel)["Version"] == autotimm_widgets.__version__
+
+
+def test_the_sdist_carries_the_front_end_sources_and_no_other_parts(distribution):
+    names = distribution.sdist_names()
+    js_sources = {
+        n for n in subprocess.run(["git", "ls-files", "js"], cwd=REPO, capture_output=True, text=True).stdout.split()
+    }
+    assert js_sources and js_sources <= names, js_sources - names
+    assert {"package.json", "package-lock.json", "pyproject.toml", "README.md"} <= names
+    assert names >= BUNDLE  # built, so pip installs the sdist without node
+    assert not any(n.startswith(("tests/", "notebooks/", "benchmarks/", "node_modules/", ".tools/")) for n in names)
+
+
+def test_the_wheel_built_from_the_sdist_carries_bundle_weights_and_types(distribution):
+    names = distribution.wheel_names()
+    assert BUNDLE | {"autotimm_widgets/py.typed"} <= names
     assert {"autotimm_widgets/demo/weights/cnn.safetensors", "autotimm_widgets/demo/weights/vit.safetensors"} <= names
+    with zipfile.ZipFile(distribution.wheel) as archive:
+        bundle = archive.read("autotimm_widgets/static/widget.js").decode()
+    assert "atw-root" in bundle and "export" in bundle  # the anywidget ESM, with its test hooks
     assert not any(n.startswith(("js/", "tests/", "notebooks/", "benchmarks/")) for n in names)
-    assert not any("nbextension" in n for n in names)  # anywidget: no classic notebook extension
+    assert not any("nbextension" in n or "labextension" in n for n in names)  # anywidget: no extension
+
+
+def test_a_wheel_builds_from_the_sdists_js_sources_alone(distribution):
+    rebuilt = distribution.wheel_from_sources
+    assert distribution.wheel_names(rebuilt) >= BUNDLE
+    with zipfile.ZipFile(rebuilt) as fresh, zipfile.ZipFile(distribution.wheel) as shipped:
+        for name in BUNDLE:  # esbuild is deterministic: the sources give the shipped bundle
+            assert fresh.read(name) == shipped.read(name), name
+
+
+CLEAN_VENV_CHECK = """
+import json, pathlib, sys
+import autotimm_widgets
+from autotimm_widgets import ExplainerWidget, demo
+model, class_names, _ = demo.load_demo_model("cnn")
+w = ExplainerWidget(model, demo.demo_image("two_classes").image, use_cuda=False)
+w.wait()
+static = pathlib.Path(autotimm_widgets.__file__).parent / "static"
+print(json.dumps({
+    "package": autotimm_widgets.__file__, "prefix": sys.prefix, "version": autotimm_widgets.__version__,
+    "esm_is_bundle": w._esm == (static / "widget.js").read_text(), "esm": len(w._esm),
+    "css_is_bundle": w._css == (static / "widget.css").read_text(),
+    "status": w.status, "peak": float(w.heatmap.max()), "typed": (static.parent / "py.typed").exists(),
+}))
+"""
+
+
+def test_plain_pip_installs_the_wheel_into_a_clean_venv_where_the_widget_works(distribution):
+    report = json.loads(distribution.run_in_clean_venv(CLEAN_VENV_CHECK).strip().splitlines()[-1])
+    # pip resolved every dependency of the wheel's metadata and installed the wheel alone.
+    installed = re.search(r"Successfully installed (.+)", distribution.pip_log).group(1).split()
+    assert installed == [f"autotimm-widgets-{autotimm_widgets.__version__}"], distribution.pip_log
+    assert report["package"].startswith(report["prefix"]), report  # the wheel's copy, not this checkout
+    assert not report["package"].startswith(str(REPO)), report
+    assert report["version"] == autotimm_widgets.__version__
+    assert report["esm_is_bundle"] and report["esm"] > 5000 and report["css_is_bundle"], report
+    assert report["typed"], report
+    assert report["status"] == "idle" and report["peak"] == 1.0, report

@@ -50,7 +50,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("ours_cls, reference_cls", PAIRS, ids=["gradcam", "gradcam++"])
-@pytest.mark.parametrize("arch, layer, reshape", CASES, ids=[f"{a}-{l}" for a, l, _ in CASES])
+@pytest.mark.parametrize("arch, layer, reshape", CASES, ids=[f"{arch}-{layer}" for arch, layer, _ in CASES])
 def test_matches_pytorch_grad_cam(ours_cls, reference_cls, arch, layer, reshape):
     torch.manual_seed(0)
     model = timm.create_model(arch, pretrained=False, num_classes=20).eval()

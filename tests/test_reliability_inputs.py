@@ -18,14 +18,14 @@ import numpy as np
 import psutil
 import pytest
 import torch
+from conftest import ModelSnapshot, random_image
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageOps
+from reliability_cases import CASES, CLASS_CASES, NUM_CLASSES, Case, build_model
 from torch import nn
 
-from conftest import ModelSnapshot, random_image
 from autotimm_widgets.interpretation import BaseCAM, BaseInterpreter, GradCAM, GradCAMPlusPlus, SmoothGrad
-from reliability_cases import CASES, CLASS_CASES, NUM_CLASSES, Case, build_model
 
 GOOD = random_image(48, 64, seed=7)
 HYPOTHESIS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -68,7 +68,7 @@ def assert_good_map(heatmap, shape):
     assert np.isfinite(heatmap).all() and heatmap.min() >= 0 and heatmap.max() <= 1
 
 
-def assert_refused(subject: "Subject", call, error, words):
+def assert_refused(subject: Subject, call, error, words):
     """``call()`` raises ``error`` naming ``words``; the model is unchanged and the subject's explainer still works."""
     snapshot = ModelSnapshot(subject.model)
     with pytest.raises(error) as raised:
@@ -92,7 +92,12 @@ def arrays(draw):
     h, w = draw(st.integers(0, 24)), draw(st.integers(1, 24))
     channels = draw(st.sampled_from([None, 1, 2, 3, 4, 5]))
     layout = draw(st.sampled_from(["last", "first", "batch", "flat"]))
-    shape = {"last": (h, w) if channels is None else (h, w, channels), "first": (channels or 3, h, w), "batch": (2, h, w, 3), "flat": (h * w,)}[layout]
+    shape = {
+        "last": (h, w) if channels is None else (h, w, channels),
+        "first": (channels or 3, h, w),
+        "batch": (2, h, w, 3),
+        "flat": (h * w,),
+    }[layout]
     dtype = np.dtype(draw(st.sampled_from(DTYPES)))
     content = draw(st.sampled_from(CONTENTS))
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
@@ -147,7 +152,9 @@ def tensors(draw):
     h, w = draw(st.sampled_from([16, 32, 48])), draw(st.sampled_from([16, 32, 48]))
     if draw(st.booleans()):
         h, w = draw(st.integers(1, 40)), draw(st.integers(1, 40))
-    shape = draw(st.sampled_from([(3, h, w), (1, 3, h, w), (1, h, w), (4, h, w), (2, 3, h, w), (h, w), (1, 1, 3, h, w)]))
+    shape = draw(
+        st.sampled_from([(3, h, w), (1, 3, h, w), (1, h, w), (4, h, w), (2, 3, h, w), (h, w), (1, 1, 3, h, w)])
+    )
     dtype = draw(st.sampled_from([torch.float32, torch.float16, torch.float64, torch.int64, torch.uint8, torch.bool]))
     tensor = torch.randn(shape, generator=torch.Generator().manual_seed(draw(st.integers(0, 2**16)))).to(dtype)
     if tensor.is_floating_point() and draw(st.booleans()):
@@ -196,7 +203,12 @@ def test_other_types_are_refused(case, bad):
 
 @pytest.mark.parametrize(
     "image",
-    [np.zeros((1, 1, 3), np.uint8), np.ones((1, 1), np.float32), Image.new("RGB", (1, 1), "white"), Image.new("1", (5, 1))],
+    [
+        np.zeros((1, 1, 3), np.uint8),
+        np.ones((1, 1), np.float32),
+        Image.new("RGB", (1, 1), "white"),
+        Image.new("1", (5, 1)),
+    ],
     ids=["array-1x1", "gray-float-1x1", "pil-1x1", "pil-bilevel-5x1"],
 )
 def test_one_pixel_images_give_a_map(case, image):
@@ -230,7 +242,17 @@ def test_pil_modes_and_exif_orientation(case):
 
 # -- target classes --------------------------------------------------------------------------------------
 INTEGER_LIKE = [np.int64(3), np.uint8(3), np.int32(3), torch.tensor(3), torch.tensor(3, dtype=torch.int8), np.array(3)]
-NOT_INTEGER = [3.0, np.float32(3), torch.tensor(3.0), np.array(3.0), True, np.bool_(True), torch.tensor(True), "3", 3 + 0j]
+NOT_INTEGER = [
+    3.0,
+    np.float32(3),
+    torch.tensor(3.0),
+    np.array(3.0),
+    True,
+    np.bool_(True),
+    torch.tensor(True),
+    "3",
+    3 + 0j,
+]
 
 
 @pytest.mark.parametrize("value", INTEGER_LIKE, ids=repr)

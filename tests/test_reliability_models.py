@@ -8,10 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from torch import nn
-
 from conftest import ModelSnapshot, random_image
 from reliability_cases import CASES, build_model
+from torch import nn
 
 IMAGE = random_image(48, 64, seed=7)
 
@@ -58,7 +57,9 @@ def _compile_counters():
     return dict(counters["stats"])
 
 
-@pytest.mark.parametrize("how", ["torch.compile-eager", "torch.compile-aot_eager", "module.compile", "compiled-submodule"])
+@pytest.mark.parametrize(
+    "how", ["torch.compile-eager", "torch.compile-aot_eager", "module.compile", "compiled-submodule"]
+)
 def test_compiled_models_are_explained_eagerly(case, how):
     """Hooks and gradients need the eager forward: no graph is compiled, compiled code is kept for later."""
     spec, expected = case
@@ -77,7 +78,9 @@ def test_compiled_models_are_explained_eagerly(case, how):
     before = _compile_counters()
     np.testing.assert_allclose(explain_unchanged(spec, explained), expected, atol=1e-5)
     assert _compile_counters() == before, "a graph was compiled while explaining"
-    owner = explained if how != "compiled-submodule" else getattr(model, "blocks" if spec.arch == "vit" else "layer4")[-1]
+    owner = (
+        explained if how != "compiled-submodule" else getattr(model, "blocks" if spec.arch == "vit" else "layer4")[-1]
+    )
     assert owner.__dict__[kept[0]] is kept[1], "the compiled forward was not put back"
 
 
@@ -88,7 +91,9 @@ def test_compiled_explainer_names_layers_without_the_wrapper_prefix():
     compiled = torch.compile(model, backend="eager")
     explainer = GradCAM(compiled, target_layer="_orig_mod.layer3", use_cuda=False)
     assert explainer.target_layer == "layer3"
-    assert [c.name for c in explainer.candidate_layers()] == [c.name for c in GradCAM(model, use_cuda=False).candidate_layers()]
+    assert [c.name for c in explainer.candidate_layers()] == [
+        c.name for c in GradCAM(model, use_cuda=False).candidate_layers()
+    ]
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])

@@ -13,10 +13,10 @@ import numpy as np
 import psutil
 import pytest
 import torch
-
-from autotimm_widgets import ExplainerWidget
 from conftest import ModelSnapshot, random_image
 from reliability_cases import ALL_CASES, NUM_CLASSES, PREPROCESS, build_model, update
+
+from autotimm_widgets import ExplainerWidget
 
 pytestmark = pytest.mark.soak
 
@@ -24,7 +24,10 @@ LOOPS = 300
 WARM_UP = 30
 MAX_GROWTH = 0.05
 IMAGES = [random_image(48, 64, seed=s) for s in range(3)]
-DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"))]
+DEVICES = [
+    "cpu",
+    pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")),
+]
 
 
 def resident() -> int:
@@ -40,7 +43,9 @@ def cuda_allocated() -> int:
 
 def live_tensors() -> int:
     gc.collect()
-    return sum(1 for obj in gc.get_objects() if issubclass(type(obj), torch.Tensor))  # type(): no lazy attribute lookups
+    return sum(
+        1 for obj in gc.get_objects() if issubclass(type(obj), torch.Tensor)
+    )  # type(): no lazy attribute lookups
 
 
 def assert_flat(label: str, before: int, after: int) -> None:
@@ -100,7 +105,9 @@ def test_300_widget_state_changes_keep_memory_flat():
     fresh = iter(np.linspace(0.0, 0.95, 200))  # every third change a discard ratio never seen: a real computation
 
     def change(i):
-        state = {"method": "attention_flow", "discard_ratio": float(next(fresh))} if i % 3 == 2 else cycle[i % len(cycle)]
+        state = (
+            {"method": "attention_flow", "discard_ratio": float(next(fresh))} if i % 3 == 2 else cycle[i % len(cycle)]
+        )
         w._handle_msg(update(state))
         w.wait(60)
         assert (w.status, w.error) == ("idle", ""), (state, w.error)

@@ -10,11 +10,11 @@ import threading
 
 import numpy as np
 import pytest
+from conftest import ModelSnapshot, random_image
+from reliability_cases import ALL_CASES, PREPROCESS, build_model, update
 
 from autotimm_widgets import ExplainerWidget
 from autotimm_widgets.interpretation import AttentionRollout, GradCAM, GradCAMPlusPlus, IntegratedGradients
-from conftest import ModelSnapshot, random_image
-from reliability_cases import ALL_CASES, PREPROCESS, build_model, update
 
 IMAGES = [random_image(40 + 8 * i, 56, seed=i) for i in range(4)]
 
@@ -130,7 +130,9 @@ FINAL_STATES = {
 def expected_map(model, w) -> np.ndarray:
     options = {"use_cuda": False, "preprocess": PREPROCESS}
     if w.method in ("attention_rollout", "attention_flow"):
-        rollout = AttentionRollout(model, head_fusion=w.head_fusion, discard_ratio=w.discard_ratio, **options).rollout(IMAGE)
+        rollout = AttentionRollout(model, head_fusion=w.head_fusion, discard_ratio=w.discard_ratio, **options).rollout(
+            IMAGE
+        )
         return rollout.map(w.target_patch if w.method == "attention_flow" else None)
     if w.method == "integrated_gradients":
         return IntegratedGradients(model, baseline=w.baseline, steps=w.steps, **options).explain(IMAGE, w.target_class)

@@ -5,14 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from autotimm_widgets.interpretation import Attribution, BaseInterpreter, GradCAM, GradCAMPlusPlus, IntegratedGradients, SmoothGrad
-from autotimm_widgets.interpretation import _memory
 from conftest import Cancelled, ModelSnapshot, assert_progress_bar_switch, cancel, hook_count, random_image
 from forward_counter import forward_batches
 
-SMALL = {"input_size": (32, 32)}
+from autotimm_widgets.interpretation import (
+    Attribution,
+    BaseInterpreter,
+    GradCAM,
+    GradCAMPlusPlus,
+    IntegratedGradients,
+    SmoothGrad,
+    _memory,
+)
 
+SMALL = {"input_size": (32, 32)}
 
 
 class SquaredInput(BaseInterpreter):
@@ -37,7 +43,9 @@ class SquaredInput(BaseInterpreter):
 @pytest.fixture(scope="module")
 def tiny_model():
     torch.manual_seed(0)
-    return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, stride=2), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(4, 3)).eval()
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3, stride=2), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(4, 3)
+    ).eval()
 
 
 def half_and_half() -> torch.Tensor:
@@ -54,7 +62,9 @@ def test_noise_sigma_is_noise_level_times_the_input_range(tiny_model):
     smoothed = smooth.explain(half_and_half(), normalize=False)
     assert smoothed[:, :16].mean() == pytest.approx(0.3**2, rel=0.03)
     assert smoothed[:, 16:].mean() == pytest.approx(1 + 0.3**2, rel=0.01)
-    scaled = SmoothGrad(SquaredInput(tiny_model), noise_level=0.3, num_samples=200, seed=0).explain(4 * half_and_half(), normalize=False)
+    scaled = SmoothGrad(SquaredInput(tiny_model), noise_level=0.3, num_samples=200, seed=0).explain(
+        4 * half_and_half(), normalize=False
+    )
     assert scaled[:, :16].mean() == pytest.approx((0.3 * 4) ** 2, rel=0.03)  # sigma follows the range
 
 
@@ -98,7 +108,7 @@ def test_maps_are_finite_in_unit_range_and_lined_up(resnet18, base_kind):
     assert np.isfinite(heatmap).all() and heatmap.min() == 0 and heatmap.max() == 1
     maps = smooth.explain_batch([random_image(40, 30, seed=4), random_image(20, 24, seed=5)], batch_size=2)
     assert [m.shape for m in maps] == [(40, 30), (20, 24)]
-    assert all(np.isfinite(m).all() and 0 <= m.min() and m.max() <= 1 for m in maps)
+    assert all(np.isfinite(m).all() and m.min() >= 0 and m.max() <= 1 for m in maps)
 
 
 # -- reproducibility -----------------------------------------------------------------------------
@@ -112,7 +122,9 @@ def test_seed_makes_results_reproducible(tiny_model):
     assert not np.array_equal(run(0), run(1))
     smooth = SmoothGrad(SquaredInput(tiny_model), num_samples=4, seed=0)
     assert np.array_equal(smooth.explain(x), smooth.explain(x))  # an int seed restarts every call
-    first, second = (SmoothGrad(SquaredInput(tiny_model), num_samples=4, seed=torch.Generator().manual_seed(9)) for _ in range(2))
+    first, second = (
+        SmoothGrad(SquaredInput(tiny_model), num_samples=4, seed=torch.Generator().manual_seed(9)) for _ in range(2)
+    )
     assert np.array_equal(first.explain(x), second.explain(x))
     assert not np.array_equal(first.explain(x), first.explain(x))  # a generator's state advances
     unseeded = SmoothGrad(SquaredInput(tiny_model), num_samples=4)
@@ -181,7 +193,11 @@ def test_progress_after_every_internal_batch(resnet18, tiny_model):
 def test_a_raising_progress_callback_cancels_at_once(train_model, base_kind):
     model = train_model
     snapshot = ModelSnapshot(model)
-    base = GradCAM(model, use_cuda=False) if base_kind == "gradcam" else IntegratedGradients(model, steps=4, use_cuda=False, internal_batch_size=2, preprocess=SMALL)
+    base = (
+        GradCAM(model, use_cuda=False)
+        if base_kind == "gradcam"
+        else IntegratedGradients(model, steps=4, use_cuda=False, internal_batch_size=2, preprocess=SMALL)
+    )
     smooth = SmoothGrad(base, num_samples=6, batch_size=2, seed=0)
 
     with forward_batches(model) as batches, pytest.raises(Cancelled):

@@ -11,12 +11,12 @@ import math
 
 import numpy as np
 import pytest
+from conftest import random_image
+from reliability_cases import PREPROCESS, build_model, update
 
 from autotimm_widgets import ExplainerWidget
 from autotimm_widgets.interpretation import AttentionRollout, GradCAM
 from autotimm_widgets.widget.explainer_widget import FRONT_END_FIELDS, MAX_ERROR_CHARS
-from conftest import random_image
-from reliability_cases import PREPROCESS, build_model, update
 
 IMAGE = random_image(48, 64, seed=5)
 
@@ -216,8 +216,17 @@ def test_a_bad_message_during_a_computation_does_not_stick(vit):
 
 
 def test_rollout_state_from_the_view_matches_the_library(widget, vit):
-    widget._handle_msg(update({"method": "attention_flow", "discard_ratio": 0.5, "head_fusion": "max", "target_patch": 9}))
+    widget._handle_msg(
+        update({"method": "attention_flow", "discard_ratio": 0.5, "head_fusion": "max", "target_patch": 9})
+    )
     widget.wait(60)
-    rollout = AttentionRollout(vit, head_fusion="max", discard_ratio=0.5, use_cuda=False, preprocess=PREPROCESS).rollout(IMAGE)
+    rollout = AttentionRollout(
+        vit, head_fusion="max", discard_ratio=0.5, use_cuda=False, preprocess=PREPROCESS
+    ).rollout(IMAGE)
     np.testing.assert_allclose(widget.heatmap, rollout.map(9), atol=1e-5)
-    assert widget._heatmap["state"] == {"method": "attention_flow", "head_fusion": "max", "discard_ratio": 0.5, "target_patch": 9}
+    assert widget._heatmap["state"] == {
+        "method": "attention_flow",
+        "head_fusion": "max",
+        "discard_ratio": 0.5,
+        "target_patch": 9,
+    }

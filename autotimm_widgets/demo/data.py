@@ -100,7 +100,8 @@ def demo_image(name: str, size: int = IMAGE_SIZE) -> DemoImage:
         raise ValueError(f"unknown demo image {name!r}; choose one of {list(_CURATED)}.")
     placed, background_seed = _CURATED[name]
     objects = [
-        _Object(CLASS_NAMES.index(c), cy * size, cx * size, r * size, angle, colour) for c, cy, cx, r, angle, colour in placed
+        _Object(CLASS_NAMES.index(c), cy * size, cx * size, r * size, angle, colour)
+        for c, cy, cx, r, angle, colour in placed
     ]
     background = _sample_background(np.random.default_rng([background_seed, 2**31]), size)
     return _render([objects], [background], size)[0]
@@ -132,7 +133,14 @@ def _sample_objects(rng: np.random.Generator, size: int) -> list[_Object]:
         if all(math.hypot(cy - o.cy, cx - o.cx) > radius + o.radius + 4 for o in objects):
             hue, sat, val = rng.uniform(0, 1), rng.uniform(0.55, 1.0), rng.uniform(0.7, 1.0)
             objects.append(
-                _Object(int(rng.integers(len(CLASS_NAMES))), cy, cx, radius, rng.uniform(0, 2 * math.pi), colorsys.hsv_to_rgb(hue, sat, val))
+                _Object(
+                    int(rng.integers(len(CLASS_NAMES))),
+                    cy,
+                    cx,
+                    radius,
+                    rng.uniform(0, 2 * math.pi),
+                    colorsys.hsv_to_rgb(hue, sat, val),
+                )
             )
             attempts = 0
     return objects
@@ -143,14 +151,27 @@ def _sample_background(rng: np.random.Generator, size: int) -> dict[str, np.ndar
     return {
         "field": (grey + rng.uniform(-0.15, 0.15, size=(3, _GRID, _GRID))).astype(np.float32),
         # stripes: amplitude, frequency (cycles/px), angle, phase
-        "stripes": np.array([rng.uniform(0.03, 0.1), rng.uniform(0.06, 0.2), rng.uniform(0, math.pi), rng.uniform(0, 2 * math.pi)], dtype=np.float32),
+        "stripes": np.array(
+            [rng.uniform(0.03, 0.1), rng.uniform(0.06, 0.2), rng.uniform(0, math.pi), rng.uniform(0, 2 * math.pi)],
+            dtype=np.float32,
+        ),
         # thin lines: y0, x0, y1, x1, width (1 or 2 px), then RGB
         "lines": np.concatenate(
-            [rng.uniform(0, size, size=(_LINES, 4)), rng.integers(1, 3, size=(_LINES, 1)), rng.uniform(0.1, 0.9, size=(_LINES, 3))], axis=1
+            [
+                rng.uniform(0, size, size=(_LINES, 4)),
+                rng.integers(1, 3, size=(_LINES, 1)),
+                rng.uniform(0.1, 0.9, size=(_LINES, 3)),
+            ],
+            axis=1,
         ).astype(np.float32),
         # dots: y, x, radius, then RGB
         "dots": np.concatenate(
-            [rng.uniform(0, size, size=(_DOTS, 2)), rng.uniform(1.0, 2.5, size=(_DOTS, 1)), rng.uniform(0.1, 0.9, size=(_DOTS, 3))], axis=1
+            [
+                rng.uniform(0, size, size=(_DOTS, 2)),
+                rng.uniform(1.0, 2.5, size=(_DOTS, 1)),
+                rng.uniform(0.1, 0.9, size=(_DOTS, 3)),
+            ],
+            axis=1,
         ).astype(np.float32),
         "noise": rng.integers(0, 256, size=(size, size, 3), dtype=np.uint8),  # uniform pixel noise
     }
@@ -233,10 +254,24 @@ _OUTLINES = {
     "triangle": (np.ones(3), np.arange(3) * 2 * math.pi / 3),
     "star": _star_outline(),
     "heart": _heart_outline(),
-    "cross": _polar([(0.95, 0.28), (0.28, 0.28), (0.28, 0.95), (-0.28, 0.95), (-0.28, 0.28), (-0.95, 0.28),
-                     (-0.95, -0.28), (-0.28, -0.28), (-0.28, -0.95), (0.28, -0.95), (0.28, -0.28), (0.95, -0.28)]),
+    "cross": _polar(
+        [
+            (0.95, 0.28),
+            (0.28, 0.28),
+            (0.28, 0.95),
+            (-0.28, 0.95),
+            (-0.28, 0.28),
+            (-0.95, 0.28),
+            (-0.95, -0.28),
+            (-0.28, -0.28),
+            (-0.28, -0.95),
+            (0.28, -0.95),
+            (0.28, -0.28),
+            (0.95, -0.28),
+        ]
+    ),
 }
 
 
 def _rgb(values) -> tuple[int, int, int]:
-    return tuple(int(round(255 * float(v))) for v in values)  # type: ignore[return-value]
+    return tuple(round(255 * float(v)) for v in values)  # type: ignore[return-value]

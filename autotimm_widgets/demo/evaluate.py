@@ -11,7 +11,7 @@ class.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -46,7 +46,10 @@ def predict(model: nn.Module, pixels: torch.Tensor, mean, std, batch_size: int =
     modes = {module: module.training for module in model.modules()}
     model.eval()
     try:
-        chunks = [model(normalize_pixels(pixels[i : i + batch_size], mean, std)) > 0 for i in range(0, len(pixels), batch_size)]
+        chunks = [
+            model(normalize_pixels(pixels[i : i + batch_size], mean, std)) > 0
+            for i in range(0, len(pixels), batch_size)
+        ]
     finally:
         for module, training in modes.items():
             module.training = training
@@ -65,6 +68,8 @@ def pointing_game(explainer, images: Sequence[DemoImage], batch_size: int = 32) 
     present class of each image is explained once.
     """
     pairs = [(d, int(c)) for d in images for c in np.flatnonzero(d.labels)]
-    maps = explainer.explain_batch([d.image for d, _ in pairs], [c for _, c in pairs], batch_size=batch_size, show_progress=False)
+    maps = explainer.explain_batch(
+        [d.image for d, _ in pairs], [c for _, c in pairs], batch_size=batch_size, show_progress=False
+    )
     hits = [d.class_mask(c).flat[int(np.argmax(m))] for (d, c), m in zip(pairs, maps, strict=True)]
     return float(np.mean(hits))

@@ -95,7 +95,9 @@ def build_model(kind: str) -> nn.Module:
         hf_hub_id=None,
         custom_load=False,
     )
-    return timm.create_model(name, pretrained=False, num_classes=len(CLASS_NAMES), pretrained_cfg_overlay=overlay, **kwargs)
+    return timm.create_model(
+        name, pretrained=False, num_classes=len(CLASS_NAMES), pretrained_cfg_overlay=overlay, **kwargs
+    )
 
 
 def cnn_trunk_state(cnn_state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -24,8 +24,8 @@ Everything runs on the library's batched paths: ``explain_batch`` with one class
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 from torch import nn

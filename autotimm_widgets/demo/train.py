@@ -79,13 +79,15 @@ def train(model: nn.Module, pixels: torch.Tensor, labels: torch.Tensor, recipe: 
     decay = [p for n, p in model.named_parameters() if p.ndim > 1 and "pos_embed" not in n]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1 or "pos_embed" in n]
     optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": recipe.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=recipe.lr
+        [{"params": decay, "weight_decay": recipe.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=recipe.lr,
     )
     steps_per_epoch = len(pixels) // recipe.batch_size
     total, warmup = recipe.epochs * steps_per_epoch, recipe.warmup_epochs * steps_per_epoch
     decay_steps = max(total - warmup, 1)  # a run no longer than its warm-up (quick checks) has no decay
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: (s + 1) / warmup if s < warmup else 0.5 * (1 + math.cos(math.pi * (s - warmup) / decay_steps))
+        optimizer,
+        lambda s: (s + 1) / warmup if s < warmup else 0.5 * (1 + math.cos(math.pi * (s - warmup) / decay_steps)),
     )
     targets = labels.float()
     for epoch in range(recipe.epochs):
@@ -93,14 +95,18 @@ def train(model: nn.Module, pixels: torch.Tensor, labels: torch.Tensor, recipe: 
         order = torch.randperm(len(pixels), generator=generator)
         for step in range(steps_per_epoch):
             index = order[step * recipe.batch_size : (step + 1) * recipe.batch_size]
-            inputs = normalize_pixels(augment(pixels[index], generator), MEAN, STD).contiguous(memory_format=torch.channels_last)
+            inputs = normalize_pixels(augment(pixels[index], generator), MEAN, STD).contiguous(
+                memory_format=torch.channels_last
+            )
             loss = F.binary_cross_entropy_with_logits(model(inputs), targets[index])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             schedule.step()
             running += loss.detach()
-        log(f"  epoch {epoch + 1}/{recipe.epochs}: loss {running.item() / steps_per_epoch:.4f} ({time.perf_counter() - start:.0f} s)")
+        log(
+            f"  epoch {epoch + 1}/{recipe.epochs}: loss {running.item() / steps_per_epoch:.4f} ({time.perf_counter() - start:.0f} s)"
+        )
     return model.eval().to(memory_format=torch.contiguous_format)
 
 
@@ -130,7 +136,9 @@ def main(argv: list[str] | None = None) -> None:
     train_set, held_out = demo_images(args.n_train, TRAIN_SEED), demo_images(N_HELD_OUT, HELD_OUT_SEED)
     pixels, labels = images_to_tensor(train_set), labels_to_tensor(train_set)
     test_pixels, test_labels = images_to_tensor(held_out), labels_to_tensor(held_out)
-    print(f"generated {len(train_set)} training and {len(held_out)} held-out scenes in {time.perf_counter() - began:.0f} s")
+    print(
+        f"generated {len(train_set)} training and {len(held_out)} held-out scenes in {time.perf_counter() - began:.0f} s"
+    )
 
     args.out.mkdir(parents=True, exist_ok=True)
     for kind in ("cnn", "vit"):
@@ -155,7 +163,9 @@ def main(argv: list[str] | None = None) -> None:
         name, kwargs = ARCHITECTURES[kind]
         metadata = {
             "architecture": name,
-            "architecture_args": {k: v if isinstance(v, (int, float, str, tuple)) else v.__name__ for k, v in kwargs.items()},
+            "architecture_args": {
+                k: v if isinstance(v, (int, float, str, tuple)) else v.__name__ for k, v in kwargs.items()
+            },
             "class_names": list(CLASS_NAMES),
             "held_out_exact_match": round(accuracy, 4),
             "held_out": {"seed": HELD_OUT_SEED, "n": N_HELD_OUT},

@@ -7,8 +7,8 @@ NumPy, so it never forces a device sync.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import torch
 from torch import nn

@@ -12,9 +12,8 @@ Accepted inputs:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -70,9 +69,7 @@ def check_tensor(image: torch.Tensor) -> torch.Tensor:
         image = image.unsqueeze(0)
     if image.ndim != 4 or image.shape[0] != 1:
         hint = " For several images use explain_batch." if image.ndim == 4 else ""
-        raise ValueError(
-            f"a tensor image must have shape (3, H, W) or (1, 3, H, W); got {tuple(image.shape)}.{hint}"
-        )
+        raise ValueError(f"a tensor image must have shape (3, H, W) or (1, 3, H, W); got {tuple(image.shape)}.{hint}")
     if image.shape[1] != 3:
         raise ValueError(f"a tensor image must have 3 channels, as (3, H, W); got shape {tuple(image.shape[1:])}.")
     if image.shape[2] < 1 or image.shape[3] < 1:

@@ -13,13 +13,14 @@ The automatic choice is the last spatial feature stage before global pooling:
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Union
 
 from torch import nn
 
-LayerSpec = Union[None, str, nn.Module]
+LayerSpec = str | nn.Module | None
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,9 @@ def detect_target_layer(model: nn.Module, shapes: Mapping[str, tuple[int, ...]])
         return _block_norm(model, blocks[-1], shapes) or (blocks[-2] if len(blocks) > 1 else blocks[-1])
     modules = dict(model.named_modules())
     spatial = [
-        name for name, shape in shapes.items() if layer_kind(shape) == "spatial" and "Pool" not in type(modules[name]).__name__
+        name
+        for name, shape in shapes.items()
+        if layer_kind(shape) == "spatial" and "Pool" not in type(modules[name]).__name__
     ]
     if spatial:
         return spatial[-1]
@@ -112,10 +115,8 @@ def candidate_layers(model: nn.Module, shapes: Mapping[str, tuple[int, ...]]) ->
                 and name.count(".") <= 1
                 and next(module.children(), None) is not None
             )
-    try:
+    with contextlib.suppress(ValueError):  # no spatial layer to detect: the list stands as it is
         chosen.add(detect_target_layer(model, shapes))
-    except ValueError:
-        pass
     return [
         LayerInfo(name, tuple(shapes[name][1:]), layer_kind(shapes[name]) or "")
         for name, _ in model.named_modules()

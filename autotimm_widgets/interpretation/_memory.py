@@ -23,8 +23,8 @@ gives resnet50 chunks of 7 rows, resnet18 chunks of about 29.
 from __future__ import annotations
 
 import math
-import weakref
 import os
+import weakref
 
 import torch
 from torch import nn

@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 import threading
 import weakref
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from typing import Iterator, Mapping
 
 import torch
 from torch import nn
 
-_LOCKS: "weakref.WeakKeyDictionary[nn.Module, threading.RLock]" = weakref.WeakKeyDictionary()
+_LOCKS: weakref.WeakKeyDictionary[nn.Module, threading.RLock] = weakref.WeakKeyDictionary()
 _LOCKS_GUARD = threading.Lock()
 
 

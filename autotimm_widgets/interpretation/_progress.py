@@ -13,9 +13,9 @@ that has been superseded.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Callable, Iterator
 
 ProgressCallback = Callable[[int, int], None]
 

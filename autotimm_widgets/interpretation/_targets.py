@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numbers
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -20,9 +20,11 @@ def as_class_index(value, name: str = "target_class") -> int | None:
     if value is None:
         return None
     if isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim == 0:
-        is_int = (not value.is_floating_point() and not value.is_complex() and value.dtype != torch.bool) if isinstance(
-            value, torch.Tensor
-        ) else np.issubdtype(value.dtype, np.integer)
+        is_int = (
+            (not value.is_floating_point() and not value.is_complex() and value.dtype != torch.bool)
+            if isinstance(value, torch.Tensor)
+            else np.issubdtype(value.dtype, np.integer)
+        )
         if is_int:
             value = int(value.item())
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
@@ -76,7 +78,9 @@ def check_range(classes: Sequence[int | None], num_classes: int) -> None:
 
 def class_tensor(classes: Sequence[Sequence[int | None]], device) -> torch.Tensor:
     """(B, K) int64 tensor of requested classes, with ``PREDICTED`` where None."""
-    return torch.tensor([[PREDICTED if c is None else c for c in row] for row in classes], dtype=torch.long, device=device)
+    return torch.tensor(
+        [[PREDICTED if c is None else c for c in row] for row in classes], dtype=torch.long, device=device
+    )
 
 
 def resolve_classes(logits: torch.Tensor, requested: torch.Tensor) -> torch.Tensor:

@@ -81,7 +81,11 @@ def check_input_size(model: nn.Module, input_hw: tuple[int, int]) -> None:
                 required = (None, f"heights and widths that are multiples of its {ph}x{pw} patches")
             break
         size, patch = getattr(module, "image_size", None), getattr(module, "patch_size", None)
-        if isinstance(size, int) and isinstance(patch, int) and isinstance(getattr(module, "conv_proj", None), nn.Module):
+        if (
+            isinstance(size, int)
+            and isinstance(patch, int)
+            and isinstance(getattr(module, "conv_proj", None), nn.Module)
+        ):
             required = ((size, size), f"exactly {size}x{size} pixels")
             break
     patch = patch_size(model)

@@ -15,8 +15,8 @@ per-model lock, and no per-call state is kept on the explainer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -25,12 +25,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ._checks import check_batch_size
-from ._progress import ProgressCallback as Progress
 from ._model import check_model, choose_device, explaining, logits_of, model_dtype
-from ._tokens import check_input_size
+from ._progress import ProgressCallback as Progress
 from ._targets import batch_targets, check_range, class_tensor, explain_targets, resolve_classes
+from ._tokens import check_input_size
 from .preprocessing import PreparedImage, Preprocessor, PreprocessSpec
-
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,7 @@ def _check_tensor(tensor: torch.Tensor) -> torch.Tensor:
 
 def _named(name: str, inputs: torch.Tensor, preprocessor: Preprocessor) -> torch.Tensor:
     """A named baseline for ``inputs``: pixels in [0, 1] made at (h, w), then normalised."""
-    b, _, h, w = inputs.shape
+    _, _, h, w = inputs.shape
     with torch.no_grad():
         if name == "blur":
             return preprocessor.normalize(blur(preprocessor.denormalize(inputs))).to(inputs.dtype)

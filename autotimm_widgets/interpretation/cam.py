@@ -10,8 +10,8 @@ grid after dropping the prefix tokens.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Sequence
 
 import torch
 from torch import nn
@@ -95,7 +95,7 @@ class BaseCAM(BaseInterpreter):
         weights = cls.cam_weights(activations, gradients)
         return torch.einsum("bkc,bchw->bkhw", weights, activations).clamp_min(0)
 
-    def _evidence(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> "CamEvidence":
+    def _evidence(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> CamEvidence:
         """One forward pass and K backward passes through the head: what every CAM variant needs."""
         name, module = self._layer_for(inputs)
         # Layers before the target run without autograd: only the head is differentiated.
@@ -131,7 +131,9 @@ class BaseCAM(BaseInterpreter):
             name = detect_target_layer(self.model, self._trace(inputs[:1]))
         except ValueError as error:
             (h, w), (mh, mw) = inputs.shape[-2:], self.preprocessor.config.input_size
-            raise ValueError(f"{error} (Traced at an input of {h}x{w} pixels; the model's input size is {mh}x{mw}.)") from None
+            raise ValueError(
+                f"{error} (Traced at an input of {h}x{w} pixels; the model's input size is {mh}x{mw}.)"
+            ) from None
         return resolve_layer(self.model, name)
 
     def _trace(self, inputs: torch.Tensor) -> dict[str, tuple[int, ...]]:

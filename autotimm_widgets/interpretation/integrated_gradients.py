@@ -18,8 +18,8 @@ never one step at a time. Scaled inputs are made per chunk, so memory is bounded
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -213,7 +213,7 @@ class IntegratedGradients(BaseInterpreter):
         path = self._integrate(inputs, classes)
         return Attribution(path.attributions.sum(dim=2).abs(), path.logits, path.targets)
 
-    def _integrate(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> "_Path":
+    def _integrate(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> _Path:
         """IG of a batch: baselines, the inputs' logits and classes, and signed attributions (B, K, 3, h, w)."""
         rule = self._rule  # read once: settings may change in another thread
         baselines = self._baseline.build(inputs, self.preprocessor)
@@ -277,7 +277,7 @@ class _Rule:
     weights: torch.Tensor
 
     @classmethod
-    def make(cls, method: str, steps: int) -> "_Rule":
+    def make(cls, method: str, steps: int) -> _Rule:
         steps = check_steps(steps)
         return cls(check_method(method, steps), steps, *quadrature(method, steps))
 

@@ -19,8 +19,8 @@ image once it is resized back.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping, Union
 
 import torch
 import torch.nn.functional as F
@@ -42,11 +42,13 @@ class PreprocessConfig:
     interpolation: str = "bilinear"
 
     @classmethod
-    def from_mapping(cls, values: Mapping) -> "PreprocessConfig":
+    def from_mapping(cls, values: Mapping) -> PreprocessConfig:
         """Build from a dict such as timm's data config (``input_size`` may be (3, h, w) or an int)."""
         unknown = set(values) - {"mean", "std", "input_size", "interpolation", "crop_pct", "crop_mode"}
         if unknown:
-            raise ValueError(f"unknown preprocess keys {sorted(unknown)}; expected mean, std, input_size, interpolation.")
+            raise ValueError(
+                f"unknown preprocess keys {sorted(unknown)}; expected mean, std, input_size, interpolation."
+            )
         size = values.get("input_size", (224, 224))
         if isinstance(size, int):
             size = (size, size)
@@ -60,7 +62,7 @@ class PreprocessConfig:
         )
 
 
-PreprocessSpec = Union[None, PreprocessConfig, Mapping, Callable]
+PreprocessSpec = PreprocessConfig | Mapping | Callable | None
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,11 @@ def resolve_preprocess_config(model: nn.Module) -> PreprocessConfig:
         if isinstance(cfg, Mapping) and cfg:
             from timm.data import resolve_data_config
 
-            values = {k: v for k, v in resolve_data_config({}, model=module).items() if k in ("mean", "std", "input_size", "interpolation")}
+            values = {
+                k: v
+                for k, v in resolve_data_config({}, model=module).items()
+                if k in ("mean", "std", "input_size", "interpolation")
+            }
             built_size = getattr(getattr(module, "patch_embed", None), "img_size", None)
             if built_size is not None:  # a ViT built at another size than its pretrained config
                 values["input_size"] = built_size
@@ -199,5 +205,5 @@ def _load_hf_processor_offline(name_or_path: str):
         from transformers import AutoImageProcessor
 
         return AutoImageProcessor.from_pretrained(name_or_path, local_files_only=True)
-    except Exception:  # no transformers, no local files, or no processor: fall back to defaults
+    except Exception:  # noqa: BLE001 - no transformers, no local files, or no processor: fall back to defaults
         return None

@@ -18,7 +18,7 @@ so any explainer works (GradCAM, GradCAM++, Integrated Gradients, ...). For IG e
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -68,7 +68,11 @@ class SmoothGrad(BaseInterpreter):
         self.base_explainer = base_explainer
         # The base's model, device and preprocessing (a custom ``preprocess`` included) are the
         # ones used: nothing is resolved again.
-        self.model, self.device, self.preprocessor = base_explainer.model, base_explainer.device, base_explainer.preprocessor
+        self.model, self.device, self.preprocessor = (
+            base_explainer.model,
+            base_explainer.device,
+            base_explainer.preprocessor,
+        )
         self._sizer = RowSizer(self.model)
 
     @property
@@ -101,12 +105,16 @@ class SmoothGrad(BaseInterpreter):
         for start in range(0, count * samples, batch):
             stop = min(count * samples, start + batch)
             image = torch.arange(start, stop, device=inputs.device).div(samples, rounding_mode="floor")
-            noise = torch.randn((stop - start, *inputs.shape[1:]), generator=generator, device=inputs.device, dtype=inputs.dtype)
+            noise = torch.randn(
+                (stop - start, *inputs.shape[1:]), generator=generator, device=inputs.device, dtype=inputs.dtype
+            )
             noisy = inputs[image].addcmul_(sigma[image].view(-1, 1, 1, 1), noise)
             with worth((stop - start) * rows_per_input(base)):
                 maps = base._attribute(noisy, [per_image[r // samples] for r in range(start, stop)]).maps
             if sums is None:
-                sums = torch.zeros((count, *maps.shape[1:]), device=maps.device, dtype=torch.promote_types(maps.dtype, torch.float32))
+                sums = torch.zeros(
+                    (count, *maps.shape[1:]), device=maps.device, dtype=torch.promote_types(maps.dtype, torch.float32)
+                )
             sums.index_add_(0, image, maps.to(sums.dtype))
         return Attribution(sums / samples, logits.detach(), targets)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Hashable, Mapping
 
 import numpy as np
 
@@ -141,7 +141,7 @@ class ComputeEngine:
             except Superseded:
                 pass
             except BaseException as error:  # noqa: BLE001 - shown in the widget, never raised in the kernel
-                self._deliver(request, lambda error=error: self._fail(request, error))
+                self._deliver(request, lambda request=request, error=error: self._fail(request, error))
             finally:
                 with self._condition:
                     self._done = max(self._done, request.seq)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pathlib
 import threading
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 import anywidget
 import numpy as np
@@ -114,7 +114,9 @@ class ExplainerWidget(anywidget.AnyWidget):
         preprocess = explainer_options.pop("preprocess", None)
         unknown = set(explainer_options) - set(COMPUTE_FIELDS) - set(VIEW_FIELDS)
         if unknown:
-            raise TypeError(f"unknown ExplainerWidget options {sorted(unknown)}; expected trait names {COMPUTE_FIELDS + VIEW_FIELDS} or preprocess.")
+            raise TypeError(
+                f"unknown ExplainerWidget options {sorted(unknown)}; expected trait names {COMPUTE_FIELDS + VIEW_FIELDS} or preprocess."
+            )
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
             raise ValueError(f"top_k must be a positive int; got {top_k!r}.")
         self._ready = False
@@ -141,17 +143,31 @@ class ExplainerWidget(anywidget.AnyWidget):
             if not methods or bad:
                 raise ValueError(f"methods must be a non-empty list drawn from {list(METHODS)}; got {methods}.")
             offered = methods
-        self._session = Session(model, self._explain_input, use_cuda=use_cuda, top_classes=top_classes, options={"preprocess": preprocess, "score": score})
+        self._session = Session(
+            model,
+            self._explain_input,
+            use_cuda=use_cuda,
+            top_classes=top_classes,
+            options={"preprocess": preprocess, "score": score},
+        )
         # The probe is the automatic-layer GradCAM the first request needs: reuse it (and its layer trace).
         self._session.explainer(METHODS["gradcam"].explainer_key(None), lambda: probe)
         self._current_map: np.ndarray | None = None
         self._last_progress = 0.0
         self._engine = ComputeEngine(
-            self._session_compute, self._publish, self._fail, started=self._started, report_progress=self._report_progress
+            self._session_compute,
+            self._publish,
+            self._fail,
+            started=self._started,
+            report_progress=self._report_progress,
         )
         grid = _token_grid(model, probe)
         super().__init__(
-            _image={"data": image_bytes(self._display), "height": self._display.shape[0], "width": self._display.shape[1]},
+            _image={
+                "data": image_bytes(self._display),
+                "height": self._display.shape[0],
+                "width": self._display.shape[1],
+            },
             _colormaps=colormap_tables(),
             _classes=names,
             _top_classes=[{"index": i, "name": names[i], "probability": float(probabilities[i])} for i in top_classes],
@@ -175,7 +191,7 @@ class ExplainerWidget(anywidget.AnyWidget):
         current = self._current_map
         return None if current is None else resize_map(current, self._image_size)
 
-    def wait(self, timeout: float | None = None) -> "ExplainerWidget":
+    def wait(self, timeout: float | None = None) -> ExplainerWidget:
         """Block until the current state has been computed (raises TimeoutError)."""
         if not self._engine.wait(timeout):
             raise TimeoutError(f"the widget did not finish computing within {timeout} s")

@@ -9,7 +9,7 @@ from the same forward pass, so switching between them needs no model call).
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 
 import numpy as np
 from torch import nn
@@ -113,11 +113,15 @@ class IntegratedGradientsMethod(Method):
         )
         if state["smoothgrad"]:
             return {self.key(state): _smooth(session, explainer, state, progress)}
-        return {self.key(state): explainer.explain(session.image, target_class=state["target_class"], progress=progress)}
+        return {
+            self.key(state): explainer.explain(session.image, target_class=state["target_class"], progress=progress)
+        }
 
 
 def _smooth(session: Session, explainer, state: Mapping, progress: Progress) -> np.ndarray:
-    smooth = SmoothGrad(explainer, noise_level=state["noise_level"], num_samples=state["num_samples"], seed=SMOOTHGRAD_SEED)
+    smooth = SmoothGrad(
+        explainer, noise_level=state["noise_level"], num_samples=state["num_samples"], seed=SMOOTHGRAD_SEED
+    )
     return smooth.explain(session.image, target_class=state["target_class"], progress=progress)
 
 
@@ -140,9 +144,9 @@ class AttentionMethod(Method):
         fusion, discard = state["head_fusion"], state["discard_ratio"]
         rollout = session.explainer(
             ("rollout", fusion, discard),
-            lambda: AttentionRollout(session.model, head_fusion=fusion, discard_ratio=discard, **session.explainer_options).rollout(
-                session.image
-            ),
+            lambda: AttentionRollout(
+                session.model, head_fusion=fusion, discard_ratio=discard, **session.explainer_options
+            ).rollout(session.image),
         )
         token = state["target_patch"] if self.from_patch else None
         return {self.key(state): rollout.map(token)}

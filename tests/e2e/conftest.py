@@ -5,6 +5,7 @@ Screenshots of failing tests go to ``artifacts/e2e/`` (git-ignored).
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -58,8 +59,6 @@ def pytest_runtest_makereport(item, call):
         page = getattr(value, "page", value)  # a NotebookPage, or a Playwright page
         if hasattr(page, "screenshot") and hasattr(page, "goto"):
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            try:
+            with contextlib.suppress(Exception):  # a screenshot must never hide the failure itself
                 page.screenshot(path=str(ARTIFACTS / f"{item.name}.png"), full_page=True)
-            except Exception:  # noqa: BLE001 - a screenshot must never hide the failure itself
-                pass
             return

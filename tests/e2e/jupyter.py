@@ -67,7 +67,7 @@ class JupyterLab:
         self.process: subprocess.Popen | None = None
         self.log = self.home / "jupyter.log"
 
-    def start(self, timeout: float = 90, command: list[str] | None = None, cwd: Path | None = None) -> "JupyterLab":
+    def start(self, timeout: float = 90, command: list[str] | None = None, cwd: Path | None = None) -> JupyterLab:
         env = {**os.environ, "JUPYTER_CONFIG_DIR": str(self.home / ".jupyter"), "PYTHONUNBUFFERED": "1"}
         env["JUPYTER_DATA_DIR"] = str(self.home / ".jupyter-data")
         env["PORT"] = str(self.port)
@@ -79,7 +79,12 @@ class JupyterLab:
                 "--allow-root", "--IdentityProvider.token=", "--ServerApp.password=", *LAB_TEST_FLAGS,
             ]  # fmt: skip
         self.process = subprocess.Popen(
-            command, cwd=cwd or self.home, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=cwd or self.home,
+            env=env,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -97,10 +102,21 @@ class JupyterLab:
             time.sleep(0.2)  # polling interval of a wait on an explicit condition
         raise TimeoutError(f"JupyterLab did not answer within {timeout} s:\n{self.log.read_text()[-3000:]}")
 
-    def write_notebook(self, name: str, cells: list[str]) -> str:
+    def add_kernel(self, name: str, argv: list[str], env: dict[str, str]) -> str:
+        """Register a kernel (``argv`` with ``{connection_file}``) that this server's notebooks can use."""
+        folder = self.home / ".jupyter-data" / "kernels" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        spec = {"argv": argv, "env": env, "display_name": name, "language": "python"}
+        (folder / "kernel.json").write_text(json.dumps(spec))
+        return name
+
+    def write_notebook(self, name: str, cells: list[str], kernel: str = "python3") -> str:
         notebook = {
-            "cells": [{"cell_type": "code", "metadata": {}, "source": c, "outputs": [], "execution_count": None} for c in cells],
-            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+            "cells": [
+                {"cell_type": "code", "metadata": {}, "source": c, "outputs": [], "execution_count": None}
+                for c in cells
+            ],
+            "metadata": {"kernelspec": {"name": kernel, "display_name": kernel, "language": "python"}},
             "nbformat": 4,
             "nbformat_minor": 5,
         }

@@ -6,7 +6,6 @@ import json
 
 from .jupyter import CANVAS_SIGNATURE_JS, EXECUTE_JS, KERNEL_IDLE_JS
 
-
 CELLS_JS = "[...window.jupyterapp.shell.currentWidget.content.widgets].filter(c => c.model.type === 'code')"
 ALL_RAN_OR_ERROR_JS = f"""() => {{ const cells = {CELLS_JS};
   return cells.every(c => c.model.executionCount !== null)
@@ -25,7 +24,7 @@ class NotebookPage:
         self.name = name
         self.timeout_ms = timeout_ms
 
-    def open_and_run(self, url: str | None = None) -> "NotebookPage":
+    def open_and_run(self, url: str | None = None) -> NotebookPage:
         """Open the notebook (at ``url`` if given), run all cells and wait until every one ran.
 
         A cell error fails at once, with its traceback.
@@ -34,7 +33,10 @@ class NotebookPage:
         # notebooks of earlier pages too, and the current tab could be another notebook.
         workspace = self.name.replace(".ipynb", "").replace("/", "-")
         self.page.goto(url or f"{self.lab.url}/lab/workspaces/{workspace}/tree/{self.name}?reset")
-        self._wait(f"() => window.jupyterapp?.shell.currentWidget?.context?.path === {json.dumps(self.name)}", "the notebook never opened")
+        self._wait(
+            f"() => window.jupyterapp?.shell.currentWidget?.context?.path === {json.dumps(self.name)}",
+            "the notebook never opened",
+        )
         self._wait(KERNEL_IDLE_JS, "the kernel never became idle")
         self.page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
         self._wait(ALL_RAN_OR_ERROR_JS, "the cells did not all run")

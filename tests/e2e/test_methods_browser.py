@@ -94,9 +94,12 @@ def test_a_burst_of_slider_changes_ends_on_the_final_state(notebook):
     assert notebook.value("w.steps") == 7
     expected = "IntegratedGradients(cnn, baseline='white', steps=7, use_cuda=False).explain(image, w.target_class)"
     assert notebook.value(f"bool(np.allclose(w.heatmap, {expected}, atol=1e-4))")
-    canvas = np.array(notebook.root(0).get_by_test_id("atw-canvas").evaluate(
-        "c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)"
-    ), dtype=np.int16).reshape(120, 160, 4)[..., :3]
+    canvas = np.array(
+        notebook.root(0)
+        .get_by_test_id("atw-canvas")
+        .evaluate("c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)"),
+        dtype=np.int16,
+    ).reshape(120, 160, 4)[..., :3]
     assert np.abs(canvas - np.array(notebook.value("np.asarray(w.to_image()).tolist()"), dtype=np.int16)).max() <= 1
 
 
@@ -131,9 +134,10 @@ def test_patch_click_moves_the_flow_source(notebook):
         expected = "AttentionRollout(vit, head_fusion='max', discard_ratio=0.0, use_cuda=False).rollout(image).map(v.target_patch)"
         assert notebook.value(f"bool(np.allclose(v.heatmap, {expected}, atol=1e-4))")
         # the clicked patch is outlined: white pixels along its top edge
-        pixels = np.array(canvas.evaluate(
-            "c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)"
-        ), dtype=np.uint8).reshape(120, 160, 4)
+        pixels = np.array(
+            canvas.evaluate("c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)"),
+            dtype=np.uint8,
+        ).reshape(120, 160, 4)
         top, left = round(row * 120 / rows) + 1, int(col * 160 / cols) + 3
         assert (pixels[top, left : left + 5, :3] == 255).all()
     assert root.locator(".atw-hint").is_visible()

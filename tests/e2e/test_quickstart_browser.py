@@ -48,7 +48,10 @@ def started():
     notebooks = lab.home / "notebooks"
     shutil.copytree(REPO / "notebooks", notebooks)
     # setup.sh runs first (npm ci, build, uv sync): allow for it.
-    lab.start(timeout=300, command=["bash", str(REPO / "scripts" / "start"), f"--ServerApp.root_dir={notebooks}", *LAB_TEST_FLAGS])
+    lab.start(
+        timeout=300,
+        command=["bash", str(REPO / "scripts" / "start"), f"--ServerApp.root_dir={notebooks}", *LAB_TEST_FLAGS],
+    )
     try:
         yield lab
     finally:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -86,7 +87,10 @@ def test_class_search_finds_any_class_by_name_or_index(notebook):
     settle(notebook)
     assert notebook.value("w.target_class") == outside_top
     search.fill("3")
-    assert root.locator("[data-testid^=atw-class-]").filter(has_text="thing").first.get_attribute("data-testid") == "atw-class-3"
+    assert (
+        root.locator("[data-testid^=atw-class-]").filter(has_text="thing").first.get_attribute("data-testid")
+        == "atw-class-3"
+    )
     search.fill("")
     # Back to the top class: a random-weight model's map for an unlikely class can be all zero,
     # and later cases need maps that differ between layers and methods.
@@ -126,7 +130,9 @@ def test_opacity_and_colormap_repaint_in_the_browser_without_the_kernel(notebook
         """() => { const w = window.jupyterapp.shell.currentWidget;
                  w.sessionContext.session.kernel.requestExecute({ code: 'import time; time.sleep(4)' }); }"""
     )
-    notebook.page.wait_for_function("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'busy'")
+    notebook.page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'busy'"
+    )
     before = notebook.canvas_signature()
     notebook.root().get_by_test_id("atw-opacity").fill("0.9")
     after_opacity = notebook.wait_canvas_change(before)
@@ -134,7 +140,9 @@ def test_opacity_and_colormap_repaint_in_the_browser_without_the_kernel(notebook
     assert busy == "busy", "the repaint must not wait for the kernel"
     notebook.root().get_by_test_id("atw-colormap").select_option("viridis")
     notebook.wait_canvas_change(after_opacity)
-    notebook.page.wait_for_function("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'")
+    notebook.page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'"
+    )
     # No message reached the kernel: Python still has the old values, and computed nothing.
     assert notebook.value("(w.opacity, w.colormap)") == [0.5, "jet"]
     assert notebook.value("w._engine.computations") == computations
@@ -146,9 +154,12 @@ def test_opacity_and_colormap_repaint_in_the_browser_without_the_kernel(notebook
     method.select_option("gradcam")
     settle(notebook)
     assert notebook.value("(w.opacity, w.colormap)") == [0.9, "viridis"]
-    canvas = np.array(notebook.page.evaluate(
-        "() => Array.from(document.querySelector('[data-testid=atw-canvas]').getContext('2d').getImageData(0,0,200,160).data)"
-    ), dtype=np.int16).reshape(160, 200, 4)[..., :3]
+    canvas = np.array(
+        notebook.page.evaluate(
+            "() => Array.from(document.querySelector('[data-testid=atw-canvas]').getContext('2d').getImageData(0,0,200,160).data)"
+        ),
+        dtype=np.int16,
+    ).reshape(160, 200, 4)[..., :3]
     expected = np.array(notebook.value("np.asarray(w.to_image()).tolist()"), dtype=np.int16)
     assert np.abs(canvas - expected).max() <= 1  # the browser paints what Python composes
 
@@ -157,12 +168,15 @@ def test_png_export_is_the_current_view(notebook):
     root = notebook.root()
     with notebook.page.expect_download() as download_info:
         root.get_by_test_id("atw-export").click()
-    data = open(download_info.value.path(), "rb").read()
+    data = Path(download_info.value.path()).read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     png = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.int16)
-    canvas = np.array(root.get_by_test_id("atw-canvas").evaluate(
-        "c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)"
-    ), dtype=np.int16).reshape(160, 200, 4)[..., :3]
+    canvas = np.array(
+        root.get_by_test_id("atw-canvas").evaluate(
+            "c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)"
+        ),
+        dtype=np.int16,
+    ).reshape(160, 200, 4)[..., :3]
     assert png.shape == (160, 200, 3) and np.array_equal(png, canvas)
 
 
@@ -213,9 +227,12 @@ def test_a_burst_of_changes_ends_on_the_final_state(notebook):
     final_class, final_layer = top[11 % len(top)], ""
     assert notebook.value("(w.target_class, w.layer)") == [final_class, final_layer]
     assert notebook.value("matches(w, GradCAM)")
-    canvas = np.array(root.get_by_test_id("atw-canvas").evaluate(
-        "c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)"
-    ), dtype=np.int16).reshape(160, 200, 4)[..., :3]
+    canvas = np.array(
+        root.get_by_test_id("atw-canvas").evaluate(
+            "c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)"
+        ),
+        dtype=np.int16,
+    ).reshape(160, 200, 4)[..., :3]
     expected = np.array(notebook.value("np.asarray(w.to_image()).tolist()"), dtype=np.int16)
     assert np.abs(canvas - expected).max() <= 1
 
@@ -235,16 +252,24 @@ def test_scores_control(notebook):
 def test_dark_theme(notebook):
     root = notebook.root()
     light = root.evaluate("e => getComputedStyle(e).backgroundColor")
-    notebook.page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Dark' })")
+    notebook.page.evaluate(
+        "() => window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Dark' })"
+    )
     notebook.page.wait_for_function(
-        "before => getComputedStyle(document.querySelector('[data-testid=atw-root]')).backgroundColor !== before", arg=light
+        "before => getComputedStyle(document.querySelector('[data-testid=atw-root]')).backgroundColor !== before",
+        arg=light,
     )
     dark = root.evaluate("e => getComputedStyle(e).backgroundColor")
     text = root.evaluate("e => getComputedStyle(e).color")
-    brightness = lambda rgb: sum(int(v) for v in rgb[rgb.index("(") + 1 : rgb.index(")")].split(",")[:3]) / 3
+
+    def brightness(rgb: str) -> float:
+        return sum(int(v) for v in rgb[rgb.index("(") + 1 : rgb.index(")")].split(",")[:3]) / 3
+
     assert brightness(dark) < 80 < brightness(light)
     assert brightness(text) > 150
-    notebook.page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Light' })")
+    notebook.page.evaluate(
+        "() => window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Light' })"
+    )
 
 
 def test_no_errors_in_the_browser_console(notebook):

@@ -17,8 +17,8 @@ token indices, patch (row, col) and (x, y) pixels of the user's image.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
-from typing import Sequence
 
 import torch
 from torch import nn

@@ -60,7 +60,7 @@ class TokenLayout:
     def num_patches(self) -> int:
         return self.grid[0] * self.grid[1]
 
-    def with_image_size(self, image_size: tuple[int, int]) -> "TokenLayout":
+    def with_image_size(self, image_size: tuple[int, int]) -> TokenLayout:
         return replace(self, image_size=(int(image_size[0]), int(image_size[1])))
 
     def describe(self) -> str:

@@ -20,7 +20,7 @@ Explainability", eq. 5-6): ``R = I``; per layer in forward order,
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 

@@ -9,8 +9,8 @@ widget's patch clicks) need no further forward pass.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from functools import partial
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -119,7 +119,7 @@ class AttentionRollout(BaseInterpreter):
             matrix = rollout(fused, self.discard_ratio, protect_cls=layout.class_token)
         return logits, matrix, layout
 
-    def _reading(self, discard_cls_token: bool) -> "AttentionRollout":
+    def _reading(self, discard_cls_token: bool) -> AttentionRollout:
         """This explainer, or a shallow per-call copy reading maps with another ``discard_cls_token``."""
         if not isinstance(discard_cls_token, bool):
             raise TypeError(f"discard_cls_token must be True or False; got {type(discard_cls_token).__name__}.")

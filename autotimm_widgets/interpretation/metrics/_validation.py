@@ -6,7 +6,7 @@ Every check runs before the model is touched, so a rejected call leaves the mode
 from __future__ import annotations
 
 import numbers
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -53,9 +53,7 @@ def as_map_list(maps, count: int) -> list[torch.Tensor]:
     """One (H, W) map per image: a list of maps, a (B, H, W) stack, or one (H, W) map for one image."""
     if isinstance(maps, (torch.Tensor, np.ndarray)) and maps.ndim == 2:
         items = [maps]
-    elif isinstance(maps, (torch.Tensor, np.ndarray)) and maps.ndim == 3:
-        items = list(maps)
-    elif isinstance(maps, (list, tuple)):
+    elif (isinstance(maps, (torch.Tensor, np.ndarray)) and maps.ndim == 3) or isinstance(maps, (list, tuple)):
         items = list(maps)
     else:
         raise TypeError(
@@ -156,7 +154,9 @@ def _box_mask(box, size: tuple[int, int], index: int) -> torch.Tensor:
 
 def _as_mask(mask, index: int) -> torch.Tensor:
     if isinstance(mask, np.ndarray):
-        if not (mask.dtype == np.bool_ or np.issubdtype(mask.dtype, np.integer) or np.issubdtype(mask.dtype, np.floating)):
+        if not (
+            mask.dtype == np.bool_ or np.issubdtype(mask.dtype, np.integer) or np.issubdtype(mask.dtype, np.floating)
+        ):
             raise TypeError(f"mask {index} must be a bool array (H, W); got dtype {mask.dtype}.")
         mask = torch.from_numpy(np.ascontiguousarray(mask))
     if not isinstance(mask, torch.Tensor):

@@ -35,4 +35,3 @@ def baseline_inputs(inputs: torch.Tensor, kind: str, preprocessor: Preprocessor)
         kernel = min(BLUR_KERNEL, 2 * min(inputs.shape[-2:]) - 1)  # reflect padding needs half-width < side
         return gaussian_blur(inputs, kernel_size=[kernel, kernel], sigma=[BLUR_SIGMA, BLUR_SIGMA])
     raise ValueError(f"baseline must be 'blur', 'black' or 'mean'; got {kind!r}.")
-

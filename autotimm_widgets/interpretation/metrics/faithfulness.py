@@ -20,8 +20,8 @@ Baselines: see :mod:`.baselines`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -31,7 +31,16 @@ from .._model import check_model, explaining, logits_of, model_device, model_dty
 from .._targets import check_range, class_tensor, resolve_classes
 from ..preprocessing import Preprocessor, PreprocessSpec
 from ._inputs import InputGroup, prepare_inputs
-from ._validation import BASELINES, SCORES, as_image_list, as_map_list, as_targets, check_batch_size, check_choice, check_steps
+from ._validation import (
+    BASELINES,
+    SCORES,
+    as_image_list,
+    as_map_list,
+    as_targets,
+    check_batch_size,
+    check_choice,
+    check_steps,
+)
 from .baselines import baseline_inputs
 
 KINDS = ("deletion", "insertion")
@@ -174,8 +183,15 @@ def deletion_insertion(
     if isinstance(image, (list, tuple)):
         raise TypeError("deletion_insertion scores one image; use faithfulness_curves for a batch.")
     curves = faithfulness_curves(
-        model, [image], [heatmap], [target_class], steps=steps, baseline=baseline, score=score,
-        batch_size=batch_size, preprocess=preprocess,
+        model,
+        [image],
+        [heatmap],
+        [target_class],
+        steps=steps,
+        baseline=baseline,
+        score=score,
+        batch_size=batch_size,
+        preprocess=preprocess,
     )
     dele, ins = curves["deletion"], curves["insertion"]
     return {
@@ -215,8 +231,13 @@ def _group_classes(model: nn.Module, inputs: torch.Tensor, requested: list[int |
 
 
 def step_images(
-    inputs: torch.Tensor, base: torch.Tensor, ranks: torch.Tensor, counts: torch.Tensor, insertion: torch.Tensor,
-    start: int, stop: int,
+    inputs: torch.Tensor,
+    base: torch.Tensor,
+    ranks: torch.Tensor,
+    counts: torch.Tensor,
+    insertion: torch.Tensor,
+    start: int,
+    stop: int,
 ) -> torch.Tensor:
     """Step images ``start .. stop-1`` (n, 3, h, w) of all curves of a group, without a loop over steps or pixels.
 

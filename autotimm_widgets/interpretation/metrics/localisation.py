@@ -67,7 +67,9 @@ def _energy(maps: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     maps = maps.double()
     total = maps.flatten(1).sum(dim=1)
     inside = (maps * masks).flatten(1).sum(dim=1)
-    return torch.where(total > 0, inside / torch.where(total > 0, total, torch.ones_like(total)), torch.zeros_like(total))
+    return torch.where(
+        total > 0, inside / torch.where(total > 0, total, torch.ones_like(total)), torch.zeros_like(total)
+    )
 
 
 def _grow(masks: torch.Tensor, radius: float) -> torch.Tensor:
@@ -99,7 +101,12 @@ def _pairs(maps, regions) -> tuple[bool, list[tuple[torch.Tensor, torch.Tensor]]
 def _as_list(values, name: str) -> list:
     if isinstance(values, (np.ndarray, torch.Tensor)) and values.ndim == 3:
         return list(values)
-    if name == "regions" and isinstance(values, (np.ndarray, torch.Tensor)) and values.ndim == 2 and values.shape[1] == 4:
+    if (
+        name == "regions"
+        and isinstance(values, (np.ndarray, torch.Tensor))
+        and values.ndim == 2
+        and values.shape[1] == 4
+    ):
         return list(values)  # (B, 4) boxes
     if isinstance(values, (list, tuple)):
         return list(values)
@@ -123,6 +130,11 @@ def _scored(pairs, score, dtype) -> np.ndarray:
 
 
 def _check_tolerance(tolerance) -> float:
-    if isinstance(tolerance, bool) or not isinstance(tolerance, numbers.Real) or not np.isfinite(tolerance) or tolerance < 0:
+    if (
+        isinstance(tolerance, bool)
+        or not isinstance(tolerance, numbers.Real)
+        or not np.isfinite(tolerance)
+        or tolerance < 0
+    ):
         raise ValueError(f"tolerance must be a finite number of pixels >= 0; got {tolerance!r}.")
     return float(tolerance)

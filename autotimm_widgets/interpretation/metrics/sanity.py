@@ -17,8 +17,8 @@ are kept. A map that becomes flat has no ranking: its correlation is NaN.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -89,7 +89,9 @@ def parameter_randomisation(
     duplicate = copy.deepcopy(model)
     built = factory(duplicate)
     if not isinstance(built, BaseInterpreter):
-        raise TypeError(f"the explainer factory must return an explainer (a BaseInterpreter); got {type(built).__name__}.")
+        raise TypeError(
+            f"the explainer factory must return an explainer (a BaseInterpreter); got {type(built).__name__}."
+        )
     if built.model is not duplicate:
         raise ValueError(
             "the explainer factory must build the explainer on the model it is given (its argument), "
@@ -152,7 +154,9 @@ def _factory(explainer, kwargs: dict | None) -> Callable[[nn.Module], BaseInterp
             "the check needs one built on a copy."
         )
     if not callable(explainer):
-        raise TypeError(f"explainer must be an explainer class or a factory model -> explainer; got {type(explainer).__name__}.")
+        raise TypeError(
+            f"explainer must be an explainer class or a factory model -> explainer; got {type(explainer).__name__}."
+        )
     if kwargs:
         raise ValueError("explainer_kwargs go with an explainer class; a factory sets its own options.")
     return explainer
