@@ -5,6 +5,11 @@ wheel builds from alone, and a wheel that plain pip installs into a clean venv, 
 
 from __future__ import annotations
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
 import email
 import json
 import re
@@ -12,7 +17,6 @@ import subprocess
 import tarfile
 import zipfile
 
-import tomllib
 from distribution import REPO
 
 import autotimm_widgets

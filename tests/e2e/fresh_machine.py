@@ -33,12 +33,17 @@ OUTER = ("UV", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTEST", "JUPYTER", "
 
 
 def clone(dest: Path, ref: str | None = None) -> Path:
-    """A fresh clone of ``ref`` (default: the working tree's files, as ``working_tree_copy``)."""
+    """A fresh clone of ``ref``; by default of the working tree as it is (its files, committed
+    once into a new repository, so uncommitted changes are what is tested)."""
     if ref is None:
         sys.path.insert(0, str(REPO / "tests"))
         from distribution import working_tree_copy
 
-        return working_tree_copy(dest)
+        working_tree_copy(dest)
+        git = ["git", "-c", "user.name=fresh", "-c", "user.email=fresh@localhost", "-c", "init.defaultBranch=main"]
+        for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "the working tree"]):
+            subprocess.run([*git, *command], cwd=dest, check=True)
+        return dest
     subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(REPO), str(dest)], check=True)
     subprocess.run(["git", "checkout", "--quiet", ref], cwd=dest, check=True)
     return dest
@@ -84,9 +89,16 @@ class FreshMachine:
             timeout=timeout,
         )
 
-    def start_command(self, log: Path) -> subprocess.Popen:
-        """``scripts/start`` on a free port; its output goes to ``log``."""
+    def start_command(self, log: Path, from_its_suite: bool = True) -> subprocess.Popen:
+        """``scripts/start`` on a free port; its output goes to ``log``.
+
+        ``from_its_suite``: as the clone's own test suite calls it, inside the clone's venv
+        (``uv run`` puts ``.venv/bin`` first on PATH, so ``python3`` there has no pip and no uv).
+        """
         env = {**self.env, "PORT": str(free_port())}
+        if from_its_suite and (self.clone / ".venv").is_dir():
+            env["VIRTUAL_ENV"] = str(self.clone / ".venv")
+            env["PATH"] = f"{self.clone / '.venv' / 'bin'}{os.pathsep}{env['PATH']}"
         return subprocess.Popen(
             ["./scripts/start", "--LabApp.news_url=None"],
             cwd=self.clone,
