@@ -6,20 +6,11 @@ import "./widget.css";
 import { HeatmapCanvas } from "./canvas.js";
 import { ClassPanel } from "./classes.js";
 import { bytesOf } from "./colormap.js";
-import { checkbox, el, labelled, select, slider } from "./controls.js";
+import { el } from "./controls.js";
 import { patchAt } from "./hit.js";
+import { ControlPanel } from "./panel.js";
 import { ScoresPanel } from "./scores.js";
-
-const METHOD_LABELS = {
-  gradcam: "GradCAM",
-  "gradcam++": "GradCAM++",
-  integrated_gradients: "Integrated Gradients",
-  attention_rollout: "Attention rollout",
-  attention_flow: "Attention flow",
-};
-const CAM_METHODS = new Set(["gradcam", "gradcam++"]);
-const SMOOTHABLE = new Set(["gradcam", "gradcam++", "integrated_gradients"]);
-const ATTENTION = new Set(["attention_rollout", "attention_flow"]);
+import { StatusBar } from "./status.js";
 
 /** True when a heatmap was computed for the state the model holds now. */
 export function heatmapMatches(model, heatmap) {
@@ -29,6 +20,7 @@ export function heatmapMatches(model, heatmap) {
 
 function render({ model, el: host }) {
   const doc = host.ownerDocument;
+  const schema = model.get("_schema");
   const listeners = [];
   const on = (event, fn) => {
     model.on(event, fn);
@@ -38,6 +30,7 @@ function render({ model, el: host }) {
     for (const [key, value] of Object.entries(values)) model.set(key, value);
     model.save_changes();
   };
+  const fromPatch = () => panel.describe(model.get("method")).takes_patch;
 
   // -- picture -------------------------------------------------------------------------
   const picture = new HeatmapCanvas(doc);
@@ -46,7 +39,7 @@ function render({ model, el: host }) {
   const table = (name) => (tables[name] ??= bytesOf(model.get("_colormaps")[name]));
   let shownHeat = null;
   const repaint = () => {
-    const patch = model.get("method") === "attention_flow" ? model.get("target_patch") : null;
+    const patch = fromPatch() ? model.get("target_patch") : null;
     picture.paint(table(model.get("colormap")), model.get("opacity"), patch, model.get("_grid"));
   };
   const takeHeatmap = () => {
@@ -59,82 +52,22 @@ function render({ model, el: host }) {
     }
   };
   picture.canvas.addEventListener("click", (event) => {
-    if (model.get("method") !== "attention_flow") return;
+    if (!fromPatch()) return;
     const { x, y } = picture.eventPoint(event);
     const token = patchAt(x, y, picture.canvas.width, picture.canvas.height, model.get("_grid"));
     if (token != null) save({ target_patch: token });
   });
 
-  // -- controls ------------------------------------------------------------------------
-  const method = select(
-    doc,
-    "atw-method",
-    model.get("_methods").map((m) => [m, METHOD_LABELS[m] ?? m]),
-  );
-  const layer = select(doc, "atw-layer", [
-    ["", "auto"],
-    ...model.get("_layers").map((l) => [l.name, `${l.name} (${l.shape.join("×")})`]),
-  ]);
-  const smooth = checkbox(doc, "atw-smoothgrad");
-  const noise = slider(doc, "atw-noise", { min: 0, max: 1, step: 0.01 });
-  const samples = slider(doc, "atw-samples", { min: 1, max: 200, step: 1 });
-  const steps = slider(doc, "atw-steps", { min: 1, max: 200, step: 1 });
-  const baseline = select(
-    doc,
-    "atw-baseline",
-    ["black", "white", "blur", "random"].map((b) => [b, b]),
-  );
-  const fusion = select(
-    doc,
-    "atw-head-fusion",
-    ["mean", "max", "min"].map((f) => [f, f]),
-  );
-  const discard = slider(doc, "atw-discard", { min: 0, max: 0.99, step: 0.01 });
-  const opacity = slider(doc, "atw-opacity", { min: 0, max: 1, step: 0.01 });
-  const colormap = select(
-    doc,
-    "atw-colormap",
-    Object.keys(model.get("_colormaps")).map((c) => [c, c]),
-  );
-  const exportButton = el(doc, "button", {
-    testid: "atw-export",
-    type: "button",
-    className: "atw-button",
-    text: "Export PNG",
+  // -- panels --------------------------------------------------------------------------
+  // View-only values (opacity, colormap) are set locally: they repaint through their change
+  // events and send nothing to the kernel.
+  const panel = new ControlPanel(doc, schema, model.get("_layers"), {
+    save,
+    local: (name, value) => model.set(name, value),
+    exportPng: () => exportPng(doc, picture.canvas),
   });
-
-  const sliderValue = (name, digits) => {
-    const label = el(doc, "span", { className: "atw-value" });
-    const show = () => (label.textContent = Number(model.get(name)).toFixed(digits));
-    return { label, show };
-  };
-  const fields = {
-    noise: sliderValue("noise_level", 2),
-    samples: sliderValue("num_samples", 0),
-    steps: sliderValue("steps", 0),
-    discard: sliderValue("discard_ratio", 2),
-    opacity: sliderValue("opacity", 2),
-  };
-  const withValue = (text, node, field) =>
-    labelled(doc, text, el(doc, "span", { className: "atw-slider-row" }, [node, field.label]));
-
-  const rows = {
-    layer: labelled(doc, "Layer", layer),
-    smooth: labelled(doc, "SmoothGrad", smooth),
-    noise: withValue("Noise", noise, fields.noise),
-    samples: withValue("Samples", samples, fields.samples),
-    steps: withValue("Steps", steps, fields.steps),
-    baseline: labelled(doc, "Baseline", baseline),
-    fusion: labelled(doc, "Head fusion", fusion),
-    discard: withValue("Discard", discard, fields.discard),
-  };
-  const status = el(doc, "div", { testid: "atw-status", className: "atw-status" });
-  const statusText = el(doc, "span", { className: "atw-status-text" });
-  const progressBar = el(doc, "span", { className: "atw-progress" });
-  status.append(statusText, el(doc, "span", { className: "atw-progress-track" }, [progressBar]));
-  const errorBox = el(doc, "div", { testid: "atw-error", className: "atw-error" });
+  const status = new StatusBar(doc);
   const hint = el(doc, "div", { className: "atw-hint", text: "Click a patch to move the flow source." });
-
   const scores = new ScoresPanel(doc, () => model.send({ type: "scores" }));
   const renderScores = () => {
     const value = model.get("_scores");
@@ -145,87 +78,20 @@ function render({ model, el: host }) {
   const renderClasses = () =>
     classes.render(model.get("_classes"), model.get("_top_classes"), model.get("target_class"));
 
-  const controls = el(doc, "div", { className: "atw-controls" }, [
-    labelled(doc, "Method", method),
-    ...Object.values(rows),
-    withValue("Opacity", opacity, fields.opacity),
-    labelled(doc, "Colormap", colormap),
-    exportButton,
-    scores.root,
-  ]);
   const root = el(doc, "div", { testid: "atw-root", className: "atw-root" }, [
-    el(doc, "div", { className: "atw-picture" }, [picture.canvas, hint, status, errorBox]),
-    el(doc, "div", { className: "atw-side" }, [classes.root, controls]),
+    el(doc, "div", { className: "atw-picture" }, [picture.canvas, hint, status.root, status.errorBox]),
+    el(doc, "div", { className: "atw-side" }, [classes.root, panel.root, scores.root]),
   ]);
   host.append(root);
 
-  // -- control -> trait ------------------------------------------------------------------
-  method.addEventListener("change", () => save({ method: method.value }));
-  layer.addEventListener("change", () => save({ layer: layer.value }));
-  smooth.addEventListener("change", () => save({ smoothgrad: smooth.checked }));
-  baseline.addEventListener("change", () => save({ baseline: baseline.value }));
-  fusion.addEventListener("change", () => save({ head_fusion: fusion.value }));
-  // View-only: set locally (repaints through the change event), no message to the kernel.
-  colormap.addEventListener("change", () => model.set("colormap", colormap.value));
-  // Sliders reach the kernel on release ("change"); opacity only repaints, while dragging.
-  for (const [node, name, parse] of [
-    [noise, "noise_level", Number],
-    [samples, "num_samples", (v) => Math.round(Number(v))],
-    [steps, "steps", (v) => Math.round(Number(v))],
-    [discard, "discard_ratio", Number],
-  ]) {
-    node.addEventListener("change", () => save({ [name]: parse(node.value) }));
-  }
-  opacity.addEventListener("input", () => model.set("opacity", Number(opacity.value)));
-  exportButton.addEventListener("click", () => exportPng(doc, picture.canvas));
-
   // -- trait -> view -------------------------------------------------------------------
   const syncControls = () => {
-    const m = model.get("method");
-    method.value = m;
-    layer.value = model.get("layer");
-    smooth.checked = model.get("smoothgrad");
-    noise.value = String(model.get("noise_level"));
-    samples.value = String(model.get("num_samples"));
-    steps.value = String(model.get("steps"));
-    baseline.value = model.get("baseline");
-    fusion.value = model.get("head_fusion");
-    discard.value = String(model.get("discard_ratio"));
-    opacity.value = String(model.get("opacity"));
-    colormap.value = model.get("colormap");
-    for (const field of Object.values(fields)) field.show();
-    const smoothOn = SMOOTHABLE.has(m) && model.get("smoothgrad");
-    rows.layer.hidden = !CAM_METHODS.has(m);
-    rows.smooth.hidden = !SMOOTHABLE.has(m);
-    rows.noise.hidden = rows.samples.hidden = !smoothOn;
-    rows.steps.hidden = rows.baseline.hidden = m !== "integrated_gradients";
-    rows.fusion.hidden = rows.discard.hidden = !ATTENTION.has(m);
-    hint.hidden = m !== "attention_flow";
-    picture.canvas.classList.toggle("atw-clickable", m === "attention_flow");
+    panel.sync(model);
+    hint.hidden = !fromPatch();
+    picture.canvas.classList.toggle("atw-clickable", fromPatch());
   };
-  const syncStatus = () => {
-    const state = model.get("status");
-    status.dataset.state = state;
-    const pct = Math.round(100 * model.get("progress"));
-    statusText.textContent = state === "computing" ? `computing… ${pct}%` : state === "error" ? "error" : "ready";
-    progressBar.style.width = state === "computing" ? `${pct}%` : "0%";
-    errorBox.textContent = model.get("error");
-    errorBox.hidden = !model.get("error");
-  };
-  const computeFields = [
-    "method",
-    "target_class",
-    "layer",
-    "smoothgrad",
-    "noise_level",
-    "num_samples",
-    "steps",
-    "baseline",
-    "head_fusion",
-    "discard_ratio",
-    "target_patch",
-  ];
-  for (const name of computeFields)
+  const syncStatus = () => status.render(model.get("status"), model.get("progress"), model.get("error"));
+  for (const name of schema.fields)
     on(`change:${name}`, () => {
       syncControls();
       takeHeatmap();
@@ -236,15 +102,11 @@ function render({ model, el: host }) {
   on("change:_top_classes", renderClasses);
   on("change:target_patch", repaint);
   on("change:method", repaint);
-  on("change:opacity", () => {
-    fields.opacity.show();
-    opacity.value = String(model.get("opacity"));
-    repaint();
-  });
-  on("change:colormap", () => {
-    colormap.value = model.get("colormap");
-    repaint();
-  });
+  for (const name of Object.keys(schema.view))
+    on(`change:${name}`, () => {
+      syncControls();
+      repaint();
+    });
   on("change:_heatmap", takeHeatmap);
   for (const name of ["status", "progress", "error"]) on(`change:${name}`, syncStatus);
 

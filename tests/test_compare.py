@@ -48,7 +48,14 @@ def test_every_class_specific_method_explains_the_predicted_class(vit_tiny):
     image = random_image(64, 64)
     predicted = int(GradCAM(vit_tiny, use_cuda=False).predict(image).argmax())
     maps = compare_methods(vit_tiny, image, steps=4, use_cuda=False)
-    assert list(maps) == ["gradcam", "gradcam++", "integrated_gradients", "attention_rollout", "gradient_rollout"]
+    assert list(maps) == [
+        "gradcam",
+        "gradcam++",
+        "integrated_gradients",
+        "attention_rollout",
+        "attention_flow",
+        "gradient_rollout",
+    ]
     np.testing.assert_allclose(
         maps["gradient_rollout"], GradientWeightedRollout(vit_tiny, use_cuda=False).explain(image, predicted), atol=1e-5
     )

@@ -107,12 +107,12 @@ def test_burst_of_changes_ends_on_the_final_state(widget, resnet18):
         ("layer", "layer5", "'layer4'"),
         ("opacity", 1.5, r"opacity must be in \[0.0, 1.0\]"),
         ("colormap", "rainbowish", "colormap must be one of"),
-        ("baseline", "grey", "baseline must be one of"),
+        ("baseline", "grey", "unknown baseline 'grey'"),
         ("head_fusion", "median", "head_fusion must be one of"),
-        ("discard_ratio", 1.0, "below 1"),
-        ("steps", 0, "steps must be in"),
-        ("num_samples", 0, "num_samples must be in"),
-        ("noise_level", -0.1, "noise_level must be in"),
+        ("discard_ratio", 1.0, r"discard_ratio must be in \[0, 1\)"),
+        ("steps", 0, "steps must be at least 1"),
+        ("num_samples", 0, "num_samples must be at least 1"),
+        ("noise_level", -0.1, "noise_level must be a finite number >= 0"),
     ],
 )
 def test_invalid_values_from_python_raise_a_clear_trait_error(widget, name, value, words):
@@ -258,27 +258,32 @@ def test_superseded_long_work_is_abandoned_between_batches(resnet18):
 
 
 def test_attention_methods_on_a_vit(vit_tiny):
-    from autotimm_widgets.interpretation import AttentionRollout
+    from autotimm_widgets.interpretation import AttentionFlow, AttentionRollout
 
     image = random_image(90, 120)
     w = ExplainerWidget(vit_tiny, image, use_cuda=False, method="attention_rollout")
-    assert w._methods[-2:] == ["attention_rollout", "attention_flow"]
+    assert w._methods[-3:] == ["attention_rollout", "attention_flow", "gradient_rollout"]
     assert w._grid == {"prefix": 1, "rows": 14, "cols": 14, "tokens": 197}
     w.wait(60)
     rollout = AttentionRollout(vit_tiny, use_cuda=False).rollout(image)
     np.testing.assert_allclose(w.heatmap, rollout.map(), atol=1e-5)
-    w.method, w.discard_ratio = "attention_flow", 0.0
+    assert w.discard_ratio == 0.9  # the rollout's own default...
+    w.method = "attention_flow"
+    assert w.discard_ratio == 0.0  # ...and the flow's, each from its constructor
     w.wait(60)
-    flow = AttentionRollout(vit_tiny, discard_ratio=0.0, use_cuda=False).rollout(image)
+    flow = AttentionFlow(vit_tiny, use_cuda=False).flow(image)
     computations = w._engine.computations
     for token in (1, 100, 196):
         w.target_patch = token
         w.wait(10)
         np.testing.assert_allclose(w.heatmap, flow.map(token), atol=1e-5)
-    assert w._engine.computations == computations + 3  # three cheap readings...
-    assert (
-        len([k for k in w._session._explainers if k[0] == "rollout"]) == 2
-    )  # ...of two rollouts, one per discard ratio
+    assert w._engine.computations == computations + 3  # three cheap readings of one forward pass
+    assert len([k for k in w._session._explainers if k[0] == "token maps"]) == 1
+    w.discard_ratio = 0.5
+    w.method = "attention_rollout"
+    assert w.discard_ratio == 0.9  # each method keeps its own values
+    w.method = "attention_flow"
+    assert w.discard_ratio == 0.5
     with pytest.raises(traitlets.TraitError, match=r"\[0, 196\]"):
         w.target_patch = 197
     w.close()

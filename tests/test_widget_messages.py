@@ -66,27 +66,27 @@ BAD_UPDATES = {
     "opacity-string": ({"opacity": "x"}, "expected a float"),
     "noise-none": ({"noise_level": None}, "expected a float"),
     "colormap-number": ({"colormap": 1}, "expected a unicode string"),
-    "fusion-dict": ({"head_fusion": {"mean": 1}}, "expected a unicode string"),
+    "fusion-dict": ({"head_fusion": {"mean": 1}}, "expected a str"),
     "patch-list": ({"target_patch": [1]}, "expected an int"),
     # out of range, huge, NaN and Inf
     "class-too-big": ({"target_class": 10**6}, "target_class must be in [0, 4]"),
     "class-negative": ({"target_class": -1}, "target_class must be in [0, 4]"),
     "class-huge": ({"target_class": 10**400}, "target_class must be in [0, 4]"),
     "patch-too-big": ({"target_patch": 10**9}, "target_patch must be in [0, 16]"),
-    "steps-zero": ({"steps": 0}, "steps must be in [1, 1000]"),
-    "steps-huge": ({"steps": 10**12}, "steps must be in [1, 1000]"),
-    "samples-too-many": ({"num_samples": 501}, "num_samples must be in [1, 500]"),
-    "noise-too-big": ({"noise_level": 2.0}, "noise_level must be in [0.0, 1.0]"),
-    "noise-nan": ({"noise_level": math.nan}, "noise_level must be in"),
+    "steps-zero": ({"steps": 0}, "steps must be at least 1"),
+    "steps-huge": ({"steps": 10**12}, "steps must be at most 10000"),
+    "samples-too-many": ({"num_samples": 1001}, "num_samples must be at most 1000"),
+    "noise-too-big": ({"noise_level": 2.0}, "noise_level must be at most 1.0"),
+    "noise-nan": ({"noise_level": math.nan}, "noise_level must be a finite number"),
     "opacity-inf": ({"opacity": math.inf}, "opacity must be in"),
-    "discard-one": ({"discard_ratio": 1.0}, "below 1"),
+    "discard-one": ({"discard_ratio": 1.0}, "discard_ratio must be in [0, 1)"),
     "discard-nan": ({"discard_ratio": math.nan}, "discard_ratio must be in"),
     "class-inf": ({"target_class": math.inf}, "expected an int"),
     # unknown names
     "method-unknown": ({"method": "lime"}, "method must be one of"),
     "layer-unknown": ({"layer": "blocks.99"}, "no layer named 'blocks.99'"),
     "layer-huge": ({"layer": "x" * 100_000}, "no layer named"),
-    "baseline-unknown": ({"baseline": "grey"}, "baseline must be one of"),
+    "baseline-unknown": ({"baseline": "grey"}, "unknown baseline 'grey'"),
     "fusion-unknown": ({"head_fusion": "median"}, "head_fusion must be one of"),
     "colormap-unknown": ({"colormap": "rainbowish"}, "colormap must be one of"),
     # keys the view may not set
@@ -97,7 +97,7 @@ BAD_UPDATES = {
     "grid": ({"_grid": {"tokens": 10**9}}, "['_grid']"),
     "heatmap": ({"_heatmap": {}}, "['_heatmap']"),
     # one bad value spoils the whole update: nothing of it is applied
-    "good-and-bad": ({"target_class": 1, "steps": 0}, "steps must be in"),
+    "good-and-bad": ({"target_class": 1, "steps": 0}, "steps must be at least 1"),
 }
 
 
@@ -163,7 +163,7 @@ BAD_VALUE_PER_FIELD = {
     "smoothgrad": (True, "true", None),
     "noise_level": (0.3, "0.3", -1.0),
     "num_samples": (4, 4.5, 0),
-    "steps": (8, "8", 1001),
+    "steps": (8, "8", 10_001),
     "baseline": ("white", 0, "grey"),
     "head_fusion": ("max", 0, "median"),
     "discard_ratio": (0.5, "0.5", 1.5),

@@ -3,7 +3,7 @@
 A call that takes ``progress=`` opens ``tracking(progress, total)``; code deep inside (IG's batches
 of steps, SmoothGrad's batches of noisy samples) calls ``advance(rows)``. Units are model input
 rows (one forward and backward each): IG counts ``steps`` per image, SmoothGrad
-``num_samples * rows_per_input(base)``.
+``num_samples * base.rows_per_input``.
 
 The tracker sits in a ``ContextVar``: calls in other threads never see it, and nothing is stored on
 the explainer. An exception raised by the callback propagates at once through the explainer,
@@ -66,8 +66,3 @@ def worth(rows: int) -> Iterator[None]:
         missing = rows - (tracker.done - start)
         if missing > 0:
             tracker.advance(missing)
-
-
-def rows_per_input(explainer) -> int:
-    """Model rows an explainer evaluates per input image (IG: its steps; most methods: 1)."""
-    return int(getattr(explainer, "_rows_per_input", 1))

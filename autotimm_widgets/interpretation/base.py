@@ -1,6 +1,6 @@
 """BaseInterpreter: inputs, batching, model hygiene and output maps shared by every method.
 
-A method implements one thing, :meth:`BaseInterpreter._attribute`: a batch of model inputs
+A method implements one thing, ``_attribute`` (public as :meth:`BaseInterpreter.attribute_batch`): a batch of model inputs
 and requested classes in, non-negative raw maps out. Everything around it lives here:
 
 * images are validated and preprocessed with the model's own config (see ``preprocessing``);
@@ -76,6 +76,28 @@ class BaseInterpreter:
         raise NotImplementedError
 
     # -- public API ---------------------------------------------------------------------
+    @property
+    def rows_per_input(self) -> int:
+        """Model input rows (a forward and backward each) this explainer evaluates per image: 1
+        for most methods, ``steps`` for Integrated Gradients, ``num_samples x`` the base's for
+        SmoothGrad. Progress is counted in these units, and memory is sized by them."""
+        return 1
+
+    def attribute_batch(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> Attribution:
+        """Raw maps of a preprocessed batch: what wrappers (SmoothGrad, ``compare_methods``, the
+        widget) build on.
+
+        Args:
+            inputs: (B, 3, h, w) model inputs on ``self.device`` (see :meth:`prepare`).
+            classes: per image, the classes to explain (``None``: the predicted class).
+
+        Returns:
+            :class:`Attribution` with (B, K, h', w') non-negative raw maps (not resized, not
+            normalised; :meth:`finish_maps` does both), the logits and the classes explained.
+        """
+        with explaining(self.model):
+            return self._attribute(inputs, classes)
+
     def explain(self, image, target_class=None, normalize: bool = True) -> np.ndarray:
         """Explain one image.
 
@@ -93,7 +115,7 @@ class BaseInterpreter:
         prepared = self.prepare(image)
         with explaining(self.model):
             result = self._attribute(prepared.tensor, [classes])
-        maps = self._finish(result.maps, [prepared.size], normalize)[0]
+        maps = self.finish_maps(result.maps, [prepared.size], normalize)[0]
         return maps[0] if single else maps
 
     def explain_batch(
@@ -133,7 +155,7 @@ class BaseInterpreter:
                     inputs = torch.cat([prepared[i].tensor for i in group])
                     with explaining(self.model):
                         result = self._attribute(inputs, [[classes[i]] for i in group])
-                    maps = self._finish(result.maps, [prepared[i].size for i in group], normalize)
+                    maps = self.finish_maps(result.maps, [prepared[i].size for i in group], normalize)
                     for i, m in zip(group, maps, strict=True):
                         results[i] = m[0]
                 bar.update(len(chunk))
@@ -163,7 +185,7 @@ class BaseInterpreter:
         return resolve_classes(logits, class_tensor(classes, logits.device))
 
     @staticmethod
-    def _finish(maps: torch.Tensor, sizes: Sequence[tuple[int, int]], normalize: bool) -> list[np.ndarray]:
+    def finish_maps(maps: torch.Tensor, sizes: Sequence[tuple[int, int]], normalize: bool = True) -> list[np.ndarray]:
         """Resize (B, K, h, w) maps to each image's (H, W) on the device; min-max normalise per map."""
         maps = maps.detach().float()
         if not bool(torch.isfinite(maps).all()):  # checked at map resolution, before resizing

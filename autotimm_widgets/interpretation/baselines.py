@@ -30,10 +30,20 @@ from torchvision.transforms.functional import gaussian_blur
 
 from ._images import to_pixels
 from .preprocessing import Preprocessor
+from .registry import Param
 
 NAMES = ("black", "white", "blur", "random")
 BLUR_SIGMA_FRACTION = 0.05
 RANDOM_SEED = 0
+
+
+def check_baseline(spec):
+    """``spec`` if it is a baseline IG accepts (a name, a tensor, an ndarray or a PIL image)."""
+    return Baseline(spec).spec
+
+
+# The widget offers the names; the library also takes images and tensors.
+BASELINE = Param("baseline", str, check_baseline, "Baseline", choices=NAMES)
 
 
 class Baseline:

@@ -86,7 +86,7 @@ class BaseCAM(BaseInterpreter):
         return maps[0] if single else maps
 
     def _attribute(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> Attribution:
-        evidence = self._evidence(inputs, classes)
+        evidence = self.evidence(inputs, classes)
         return Attribution(self.cams(evidence.activations, evidence.gradients), evidence.logits, evidence.classes)
 
     @classmethod
@@ -95,7 +95,7 @@ class BaseCAM(BaseInterpreter):
         weights = cls.cam_weights(activations, gradients)
         return torch.einsum("bkc,bchw->bkhw", weights, activations).clamp_min(0)
 
-    def _evidence(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> CamEvidence:
+    def evidence(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> CamEvidence:
         """One forward pass and K backward passes through the head: what every CAM variant needs."""
         name, module = self._layer_for(inputs)
         # Layers before the target run without autograd: only the head is differentiated.

@@ -11,28 +11,13 @@ from torch import nn
 from ._images import to_pixels
 from ._model import explaining
 from ._targets import explain_targets
-from .attention import AttentionFlow, AttentionRollout, GradientWeightedRollout
-from .attention.capture import find_attention_layers
-from .base import BaseInterpreter
-from .gradcam import GradCAM
-from .gradcam_plusplus import GradCAMPlusPlus
-from .integrated_gradients import IntegratedGradients
-from .smoothgrad import SmoothGrad
-
-CAM_VARIANTS = {"gradcam": GradCAM, "gradcam++": GradCAMPlusPlus}
-METHODS = (
-    "gradcam", "gradcam++", "integrated_gradients", "smoothgrad",
-    "attention_rollout", "attention_flow", "gradient_rollout",
-)  # fmt: skip
-CLASS_AGNOSTIC = ("attention_rollout", "attention_flow")
+from .cam import BaseCAM
+from .registry import create_explainer, list_methods, method_info
 
 
 def default_methods(model: nn.Module) -> list[str]:
-    """The methods that work on ``model``: CAMs and IG always, attention methods on ViTs."""
-    names = ["gradcam", "gradcam++", "integrated_gradients"]
-    if any(find_attention_layers(model).values()):
-        names += ["attention_rollout", "gradient_rollout"]
-    return names
+    """Every registered method that applies to ``model``, wrappers (SmoothGrad) aside."""
+    return [name for name in list_methods(model) if not method_info(name).capabilities.wrapper]
 
 
 def compare_methods(
@@ -49,49 +34,54 @@ def compare_methods(
 ) -> dict[str, np.ndarray]:
     """Explain one image with several methods: ``{name: (H, W) float32 map in [0, 1]}``.
 
-    Method names: ``"gradcam"``, ``"gradcam++"``, ``"integrated_gradients"``, ``"smoothgrad"``
-    (SmoothGrad of GradCAM, default noise and samples, seed 0), ``"attention_rollout"``, ``"attention_flow"`` (from the
-    CLS token) and ``"gradient_rollout"`` (Chefer et al.). ``None`` takes
-    :func:`default_methods`.
+    Method names are the registry's (``list_methods()``): ``"gradcam"``, ``"gradcam++"``,
+    ``"integrated_gradients"``, ``"attention_rollout"``, ``"attention_flow"`` (from the CLS
+    token), ``"gradient_rollout"`` (Chefer et al.) and ``"smoothgrad"`` (SmoothGrad of GradCAM,
+    default noise and samples, seed 0). ``None`` takes :func:`default_methods`.
 
     Every class-specific method explains the same class: ``target_class``, or the class the model
-    predicts. GradCAM and GradCAM++ share one forward and backward pass (they differ only in
-    their channel weights); each other method runs once. ``steps`` and ``baseline`` configure
-    Integrated Gradients; ``target_layer`` the CAMs.
+    predicts. The CAM methods share one forward and backward pass (they differ only in their
+    channel weights); each other method runs once. ``steps`` and ``baseline`` configure
+    Integrated Gradients; ``target_layer`` the methods that take a layer.
     """
     names = default_methods(model) if methods is None else list(methods)
-    unknown = [n for n in names if n not in METHODS]
+    registered = list_methods()
+    unknown = [n for n in names if n not in registered]
     if not names or unknown or len(set(names)) != len(names):
-        raise ValueError(f"methods must be distinct names from {list(METHODS)}; got {names}.")
+        raise ValueError(f"methods must be distinct names from {registered}; got {names}.")
     classes, single = explain_targets(target_class)
     if not single:
         raise ValueError("compare_methods explains one class; give one target_class (or None).")
+    options = {"use_cuda": use_cuda, "preprocess": preprocess}
     results: dict[str, np.ndarray] = {}
-    cam = GradCAM(model, target_layer=target_layer, use_cuda=use_cuda, preprocess=preprocess)
+    cam = create_explainer("gradcam", model, target_layer=target_layer, **options)
     prepared = cam.prepare(image)
-    cams = [n for n in names if n in CAM_VARIANTS]
-    if cams:
+    shared = [n for n in names if issubclass(method_info(n).cls, BaseCAM)]
+    if shared:
         with explaining(model):
-            evidence = cam._evidence(prepared.tensor, [classes])
-        for name in cams:
-            maps = CAM_VARIANTS[name].cams(evidence.activations, evidence.gradients)
-            results[name] = cam._finish(maps, [prepared.size], True)[0][0]
+            evidence = cam.evidence(prepared.tensor, [classes])
+        for name in shared:
+            maps = method_info(name).cls.cams(evidence.activations, evidence.gradients)
+            results[name] = cam.finish_maps(maps, [prepared.size])[0][0]
         resolved = int(evidence.classes[0, 0])
     else:
         resolved = classes[0] if classes[0] is not None else int(cam.predict(image).argmax())
-    options = {"use_cuda": use_cuda, "preprocess": preprocess}
-    others = {
-        "integrated_gradients": lambda: IntegratedGradients(model, baseline=baseline, steps=steps, **options),
-        "smoothgrad": lambda: SmoothGrad(cam, seed=0),
-        "attention_rollout": lambda: AttentionRollout(model, **options),
-        "attention_flow": lambda: AttentionFlow(model, **options),
-        "gradient_rollout": lambda: GradientWeightedRollout(model, **options),
-    }
     for name in names:
         if name not in results:
-            explainer: BaseInterpreter = others[name]()
-            results[name] = explainer.explain(image, target_class=None if name in CLASS_AGNOSTIC else resolved)
+            explainer = create_explainer(name, model, **_options(name, options, target_layer, steps, baseline))
+            specific = method_info(name).capabilities.class_specific
+            results[name] = explainer.explain(image, target_class=resolved if specific else None)
     return {name: results[name] for name in names}
+
+
+def _options(name: str, options: dict, target_layer, steps: int, baseline: str) -> dict:
+    """compare_methods' keywords, as the method ``name`` (a wrapper: its base, GradCAM) takes them."""
+    info = method_info(name)
+    if info.capabilities.wrapper:
+        return {**options, "base": "gradcam", "seed": 0, "target_layer": target_layer}
+    given = {**options, "target_layer": target_layer, "steps": steps, "baseline": baseline}
+    taken = {p.name for p in info.params} | ({"target_layer"} if info.capabilities.takes_layer else set())
+    return {k: v for k, v in given.items() if k in taken or k in options}
 
 
 def compare_figure(image, maps: dict[str, np.ndarray], colormap: str = "jet", alpha: float = 0.5) -> Figure:

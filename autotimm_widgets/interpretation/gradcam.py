@@ -5,8 +5,10 @@ from __future__ import annotations
 import torch
 
 from .cam import BaseCAM
+from .registry import register_method
 
 
+@register_method("gradcam", label="GradCAM", takes_layer=True, smoothable=True, shared_classes=True)
 class GradCAM(BaseCAM):
     """Gradient-weighted Class Activation Mapping.
 

@@ -33,15 +33,19 @@ from ._model import explaining, logits_of
 from ._progress import advance, check_progress, tracking
 from ._targets import as_class_index, explain_targets
 from .base import Attribution, BaseInterpreter
-from .baselines import Baseline
+from .baselines import BASELINE, Baseline
 from .cam import class_gradients
 from .polarity import polarity_figure
 from .preprocessing import PreprocessSpec
-from .quadrature import check_method, check_steps, quadrature
+from .quadrature import STEPS, check_method, check_steps, quadrature
+from .registry import register_method
 
 COMPLETENESS_TOLERANCE = 0.05  # Sundararajan et al. suggest checking that attributions add up within 5%
 
 
+@register_method(
+    "integrated_gradients", label="Integrated Gradients", params=(STEPS, BASELINE), smoothable=True, resolution="pixel"
+)
 class IntegratedGradients(BaseInterpreter):
     """Integrated Gradients with pixel-space baselines and batched steps.
 
@@ -120,7 +124,7 @@ class IntegratedGradients(BaseInterpreter):
         self._internal_batch_size = positive_int(value, "internal_batch_size", allow_none=True)
 
     @property
-    def _rows_per_input(self) -> int:
+    def rows_per_input(self) -> int:
         return self._rule.steps
 
     # -- public API -----------------------------------------------------------------------
@@ -198,7 +202,7 @@ class IntegratedGradients(BaseInterpreter):
             path = self._integrate(prepared.tensor, [[cls]])
         summed = path.attributions[0, 0].sum(dim=0)
         signed = torch.stack([summed.clamp_min(0), (-summed).clamp_min(0)])[None]
-        positive, negative = self._finish(signed, [prepared.size], normalize=False)[0]
+        positive, negative = self.finish_maps(signed, [prepared.size], normalize=False)[0]
         title = (
             f"Integrated Gradients for class {int(path.targets[0, 0])} "
             f"({self._baseline!r} baseline, {self.steps} steps, {self.method})"

@@ -26,6 +26,7 @@ from __future__ import annotations
 import torch
 
 from ._checks import positive_int
+from .registry import Param
 
 METHODS = ("gausslegendre", "riemann_trapezoid", "riemann_left", "riemann_right", "riemann_middle")
 MAX_STEPS = 10_000  # each step is a forward and backward pass; more only costs time
@@ -39,6 +40,9 @@ def check_steps(steps) -> int:
             f"steps must be at most {MAX_STEPS} (a few hundred already make the quadrature error negligible); got {steps}."
         )
     return steps
+
+
+STEPS = Param("steps", int, check_steps, "Steps", minimum=1, maximum=MAX_STEPS)
 
 
 def check_method(method: str, steps: int) -> str:

@@ -10,7 +10,7 @@ model's input space (after normalisation), independently per element. The class 
 the one asked for, or the class predicted for the clean input (never a noisy copy's). The
 averaged map is then resized and normalised like any other map.
 
-The noisy copies go through the base's batched ``_attribute`` ``batch_size`` copies at a time,
+The noisy copies go through the base's ``attribute_batch``, ``batch_size`` copies at a time,
 so any explainer works (GradCAM, GradCAM++, Integrated Gradients, ...). For IG each call of
 ``batch_size`` copies is ``batch_size x steps`` scaled inputs, which IG again splits by its
 ``internal_batch_size``: memory is bounded at both levels.
@@ -26,20 +26,55 @@ import torch
 from ._checks import non_negative, positive_int
 from ._memory import RowSizer
 from ._model import logits_of
-from ._progress import check_progress, rows_per_input, tracking, worth
+from ._progress import check_progress, tracking, worth
 from .base import Attribution, BaseInterpreter
+from .registry import Param, method_info, register_method
+
+MAX_NOISE_LEVEL = 1.0  # sigma up to the input's whole value range; more only drowns the image
+MAX_SAMPLES = 1000  # each sample is a pass of the base explainer
 
 
+def check_noise_level(noise_level) -> float:
+    """``noise_level`` as a float in [0, ``MAX_NOISE_LEVEL``]."""
+    value = non_negative(noise_level, "noise_level")
+    if value > MAX_NOISE_LEVEL:
+        raise ValueError(
+            f"noise_level must be at most {MAX_NOISE_LEVEL} (a fraction of the input's range); got {value}."
+        )
+    return value
+
+
+def check_num_samples(num_samples) -> int:
+    """``num_samples`` as an int in [1, ``MAX_SAMPLES``]."""
+    value = positive_int(num_samples, "num_samples")
+    if value > MAX_SAMPLES:
+        raise ValueError(f"num_samples must be at most {MAX_SAMPLES}; got {value}.")
+    return value
+
+
+def check_base_method(name) -> str:
+    """``name`` if it is a registered method SmoothGrad can wrap."""
+    if not method_info(name).capabilities.smoothable:
+        raise ValueError(f"SmoothGrad cannot wrap {name!r}; it wraps methods whose capabilities say smoothable.")
+    return name
+
+
+NOISE_LEVEL = Param("noise_level", float, check_noise_level, "Noise", minimum=0.0, maximum=MAX_NOISE_LEVEL)
+NUM_SAMPLES = Param("num_samples", int, check_num_samples, "Samples", minimum=1, maximum=MAX_SAMPLES)
+BASE = Param("base", str, check_base_method, "Base method", argument="base_explainer", default="gradcam")
+
+
+@register_method("smoothgrad", label="SmoothGrad", params=(BASE, NOISE_LEVEL, NUM_SAMPLES), wrapper=True)
 class SmoothGrad(BaseInterpreter):
     """Noise-averaged maps of a base explainer.
 
     Args:
         base_explainer: any :class:`BaseInterpreter` (its model, device and preprocessing are used).
-        noise_level: noise sigma as a fraction of the input's value range (>= 0); 0 returns the
-            base explainer's map exactly.
-        num_samples: noisy copies averaged per image (>= 1).
+        noise_level: noise sigma as a fraction of the input's value range, in [0, 1]; 0 returns
+            the base explainer's map exactly.
+        num_samples: noisy copies averaged per image, in [1, 1000].
         batch_size: noisy copies per call of the base's batched path. ``None``: as many as fit
-            memory, by the rule in ``_memory`` applied to ``rows_per_input(base)`` rows per copy
+            memory, by the rule in ``_memory`` applied to ``base.rows_per_input`` rows per copy
             (1 for GradCAM, ``steps`` for IG).
         seed: ``None`` draws from PyTorch's global generator (reproducible after
             ``torch.manual_seed``); an int makes every call give the same result; a
@@ -61,8 +96,8 @@ class SmoothGrad(BaseInterpreter):
                 "base_explainer must be an explainer (a BaseInterpreter such as GradCAM(model) or "
                 f"IntegratedGradients(model)); got {type(base_explainer).__name__}."
             )
-        self.noise_level = non_negative(noise_level, "noise_level")
-        self.num_samples = positive_int(num_samples, "num_samples")
+        self.noise_level = check_noise_level(noise_level)
+        self.num_samples = check_num_samples(num_samples)
         self.batch_size = positive_int(batch_size, "batch_size", allow_none=True)
         self.seed = _check_seed(seed, base_explainer.device)
         self.base_explainer = base_explainer
@@ -76,23 +111,23 @@ class SmoothGrad(BaseInterpreter):
         self._sizer = RowSizer(self.model)
 
     @property
-    def _rows_per_input(self) -> int:
-        return self.num_samples * rows_per_input(self.base_explainer)
+    def rows_per_input(self) -> int:
+        return self.num_samples * self.base_explainer.rows_per_input
 
     def explain(self, image, target_class=None, normalize: bool = True, *, progress=None) -> np.ndarray:
         """(H, W) in [0, 1], the smoothed map lined up with ``image`` (see ``BaseInterpreter.explain``).
 
         ``progress(done, total)`` is called after every internal batch (units: model input rows,
-        ``num_samples x rows_per_input(base)``); an exception it raises stops the work at once.
+        ``num_samples x base.rows_per_input``); an exception it raises stops the work at once.
         """
-        with tracking(check_progress(progress), self._rows_per_input):
+        with tracking(check_progress(progress), self.rows_per_input):
             return super().explain(image, target_class, normalize)
 
     def _attribute(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> Attribution:
         base = self.base_explainer
         if self.noise_level == 0:  # every copy would be x itself: the base map, exactly
-            with worth(inputs.shape[0] * self._rows_per_input):
-                return base._attribute(inputs, classes)
+            with worth(inputs.shape[0] * self.rows_per_input):
+                return base.attribute_batch(inputs, classes)
         with torch.no_grad():
             logits = logits_of(self.model(inputs))
         targets = self._targets(logits, classes)  # the clean input's prediction, not a noisy copy's
@@ -100,7 +135,7 @@ class SmoothGrad(BaseInterpreter):
         count, samples = inputs.shape[0], self.num_samples
         sigma = self.noise_level * (inputs.amax(dim=(1, 2, 3)) - inputs.amin(dim=(1, 2, 3)))
         generator = self._generator()
-        batch = self.batch_size or max(1, self._sizer.rows(inputs) // rows_per_input(base))
+        batch = self.batch_size or max(1, self._sizer.rows(inputs) // base.rows_per_input)
         sums = None
         for start in range(0, count * samples, batch):
             stop = min(count * samples, start + batch)
@@ -109,8 +144,8 @@ class SmoothGrad(BaseInterpreter):
                 (stop - start, *inputs.shape[1:]), generator=generator, device=inputs.device, dtype=inputs.dtype
             )
             noisy = inputs[image].addcmul_(sigma[image].view(-1, 1, 1, 1), noise)
-            with worth((stop - start) * rows_per_input(base)):
-                maps = base._attribute(noisy, [per_image[r // samples] for r in range(start, stop)]).maps
+            with worth((stop - start) * base.rows_per_input):
+                maps = base.attribute_batch(noisy, [per_image[r // samples] for r in range(start, stop)]).maps
             if sums is None:
                 sums = torch.zeros(
                     (count, *maps.shape[1:]), device=maps.device, dtype=torch.promote_types(maps.dtype, torch.float32)

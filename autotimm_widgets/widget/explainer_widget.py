@@ -5,6 +5,7 @@ from __future__ import annotations
 import pathlib
 import threading
 import time
+import types
 from collections.abc import Sequence
 
 import anywidget
@@ -17,26 +18,30 @@ from ..interpretation import GradCAM
 from ..interpretation._images import to_pixels
 from ..interpretation._layers import resolve_layer
 from ..interpretation.attention import token_layout
-from ..interpretation.attention.maths import HEAD_FUSIONS
-from ..interpretation.baselines import NAMES as BASELINES
 from ..interpretation.preprocessing import resize_pixels
 from .class_names import resolve_class_names
 from .engine import ComputeEngine, Request
 from .methods import METHODS, Session, compute_scores, default_methods, is_vision_transformer, score_key
-from .serializers import COLORMAPS, colormap_tables, composite, fit_within, image_bytes, map_bytes, resize_map
+from .serializers import colormap_tables, composite, fit_within, image_bytes, map_bytes, resize_map
+from .traits import PARAMS, VIEW_PARAMS, param_traits, schema, validate_param
 
 STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
-COMPUTE_FIELDS = (
-    "method", "target_class", "layer", "smoothgrad", "noise_level", "num_samples",
-    "steps", "baseline", "head_fusion", "discard_ratio", "target_patch",
-)  # fmt: skip
+# The state a map may depend on: the method, its class, layer and source patch, SmoothGrad's
+# switch, and every registered method parameter (one trait each, see ``traits``).
+COMPUTE_FIELDS = ("method", "target_class", "layer", "smoothgrad", *PARAMS, "target_patch")
 VIEW_FIELDS = ("opacity", "colormap")
 FRONT_END_FIELDS = COMPUTE_FIELDS + VIEW_FIELDS  # all the view may set; the rest is read-only state
 MAX_ERROR_CHARS = 1000
 PROGRESS_INTERVAL_S = 0.1
 
 
-class ExplainerWidget(anywidget.AnyWidget):
+# A base class whose traits are the registered methods' parameters (``traits.param_traits``).
+MethodParamTraits = types.new_class(
+    "MethodParamTraits", (anywidget.AnyWidget,), exec_body=lambda namespace: namespace.update(param_traits())
+)
+
+
+class ExplainerWidget(MethodParamTraits):
     """The image with a heatmap over it, and controls to explore the explanation.
 
     Args:
@@ -55,9 +60,13 @@ class ExplainerWidget(anywidget.AnyWidget):
             ``layer="layer3"``, ``steps=32``, ...) and ``preprocess=`` for the explainers.
 
     Traits (two-way): ``method``, ``target_class``, ``layer`` ("" = automatic), ``smoothgrad``,
-    ``noise_level``, ``num_samples``, ``steps``, ``baseline``, ``head_fusion``,
-    ``discard_ratio``, ``target_patch``, ``opacity``, ``colormap``; read-only state:
-    ``status`` ("idle", "computing", "error"), ``progress`` (0..1), ``error``.
+    ``target_patch``, ``opacity``, ``colormap``, and one per method parameter of the registry
+    (``noise_level``, ``num_samples``, ``steps``, ``baseline``, ``head_fusion``,
+    ``discard_ratio``, ...: ``method_info(name).params``), accepting exactly what the core
+    accepts. Each method keeps its own parameter values (its constructor's defaults until set),
+    so switching methods brings back the values that method had; an option passed here, or a
+    parameter set while the current method does not take it, sets it for every method. Read-only state: ``status`` ("idle", "computing",
+    "error"), ``progress`` (0..1), ``error``.
     ``opacity`` and ``colormap`` are view-only in the browser: moving them repaints at once and
     sends nothing to the kernel; their values reach Python with the view's next update that
     goes there anyway (a class click, a method change, ...). Set from Python, they repaint.
@@ -74,15 +83,9 @@ class ExplainerWidget(anywidget.AnyWidget):
     target_class = t.Int(0).tag(sync=True)
     layer = t.Unicode("").tag(sync=True)
     smoothgrad = t.Bool(False).tag(sync=True)
-    noise_level = t.Float(0.15).tag(sync=True)
-    num_samples = t.Int(50).tag(sync=True)
-    steps = t.Int(50).tag(sync=True)
-    baseline = t.Unicode("black").tag(sync=True)
-    head_fusion = t.Unicode("mean").tag(sync=True)
-    discard_ratio = t.Float(0.9).tag(sync=True)
     target_patch = t.Int(0).tag(sync=True)
-    opacity = t.Float(0.5).tag(sync=True)
-    colormap = t.Unicode("jet").tag(sync=True)
+    opacity = t.Float(VIEW_PARAMS["opacity"].default).tag(sync=True)
+    colormap = t.Unicode(VIEW_PARAMS["colormap"].default).tag(sync=True)
     status = t.Unicode("idle").tag(sync=True)
     progress = t.Float(0.0).tag(sync=True)
     error = t.Unicode("").tag(sync=True)
@@ -93,6 +96,7 @@ class ExplainerWidget(anywidget.AnyWidget):
     _classes = t.List().tag(sync=True)
     _top_classes = t.List().tag(sync=True)
     _methods = t.List().tag(sync=True)
+    _schema = t.Dict().tag(sync=True)
     _layers = t.List().tag(sync=True)
     _grid = t.Dict().tag(sync=True)
     _heatmap = t.Dict().tag(sync=True)
@@ -120,6 +124,7 @@ class ExplainerWidget(anywidget.AnyWidget):
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
             raise ValueError(f"top_k must be a positive int; got {top_k!r}.")
         self._ready = False
+        self._restoring = False
         self._lock = threading.RLock()
         self._rejected: tuple | None = None  # (status, error, progress) a rejected view message replaced
         probe = GradCAM(model, use_cuda=use_cuda, preprocess=preprocess)
@@ -143,6 +148,11 @@ class ExplainerWidget(anywidget.AnyWidget):
             if not methods or bad:
                 raise ValueError(f"methods must be a non-empty list drawn from {list(METHODS)}; got {methods}.")
             offered = methods
+        # Each method's own parameter values: its defaults, unless an option sets them.
+        options = {k: validate_param(k, v) for k, v in explainer_options.items() if k in PARAMS}
+        self._method_values = {
+            name: {p.name: options.get(p.name, p.default) for p in METHODS[name].info.params} for name in offered
+        }
         self._session = Session(
             model,
             self._explain_input,
@@ -151,7 +161,7 @@ class ExplainerWidget(anywidget.AnyWidget):
             options={"preprocess": preprocess, "score": score},
         )
         # The probe is the automatic-layer GradCAM the first request needs: reuse it (and its layer trace).
-        self._session.explainer(METHODS["gradcam"].explainer_key(None), lambda: probe)
+        self._session.explainer(METHODS["gradcam"].explainer_key({"target_layer": None}), lambda: probe)
         self._current_map: np.ndarray | None = None
         self._last_progress = 0.0
         self._engine = ComputeEngine(
@@ -172,14 +182,17 @@ class ExplainerWidget(anywidget.AnyWidget):
             _classes=names,
             _top_classes=[{"index": i, "name": names[i], "probability": float(probabilities[i])} for i in top_classes],
             _methods=offered,
+            _schema=schema(offered, COMPUTE_FIELDS),
             _layers=[{"name": c.name, "shape": list(c.shape)} for c in probe.candidate_layers()],
             _grid=grid,
             target_class=top_classes[0],
             method=offered[0],
+            **self._method_values[offered[0]],
         )
         with self.hold_trait_notifications():
             for name, value in explainer_options.items():
                 setattr(self, name, value)
+            self._restore_params(self.method)
         self.on_msg(self._on_view_message)
         self._ready = True
         self._request()
@@ -238,6 +251,8 @@ class ExplainerWidget(anywidget.AnyWidget):
     def _check_method(self, proposal):
         if proposal.value not in self._methods:
             raise t.TraitError(f"method must be one of {self._methods}; got {proposal.value!r}.")
+        if self._ready and proposal.value != self.method:
+            self._restore_params(proposal.value)  # before the values an update sets with it
         return proposal.value
 
     @t.validate("target_class")
@@ -258,40 +273,17 @@ class ExplainerWidget(anywidget.AnyWidget):
                 raise t.TraitError(str(error)) from None
         return proposal.value
 
-    @t.validate("noise_level")
-    def _check_noise(self, proposal):
-        return _in_range("noise_level", proposal.value, 0.0, 1.0)
-
-    @t.validate("num_samples")
-    def _check_samples(self, proposal):
-        return _in_range("num_samples", proposal.value, 1, 500)
-
-    @t.validate("steps")
-    def _check_steps(self, proposal):
-        return _in_range("steps", proposal.value, 1, 1000)
-
-    @t.validate("discard_ratio")
-    def _check_discard(self, proposal):
-        value = _in_range("discard_ratio", proposal.value, 0.0, 1.0)
-        if value >= 1.0:
-            raise t.TraitError("discard_ratio must be below 1 (1 would discard every attention weight).")
-        return value
+    @t.validate(*PARAMS)
+    def _check_param(self, proposal):
+        return validate_param(proposal.trait.name, proposal.value)
 
     @t.validate("opacity")
     def _check_opacity(self, proposal):
-        return _in_range("opacity", proposal.value, 0.0, 1.0)
-
-    @t.validate("baseline")
-    def _check_baseline(self, proposal):
-        return _one_of("baseline", proposal.value, BASELINES)
-
-    @t.validate("head_fusion")
-    def _check_fusion(self, proposal):
-        return _one_of("head_fusion", proposal.value, HEAD_FUSIONS)
+        return validate_param("opacity", proposal.value)
 
     @t.validate("colormap")
     def _check_colormap(self, proposal):
-        return _one_of("colormap", proposal.value, COLORMAPS)
+        return validate_param("colormap", proposal.value)
 
     # -- messages from the view: untrusted, never an exception in the comm handler -------
     def _handle_msg(self, msg):
@@ -329,6 +321,8 @@ class ExplainerWidget(anywidget.AnyWidget):
             refused = sorted(str(key) for key in sync_data if key not in FRONT_END_FIELDS)
             if refused:
                 raise ValueError(f"the view may set only {list(FRONT_END_FIELDS)}; got {refused}")
+            if "method" in sync_data:  # first: the method brings back its values, the update's own win
+                sync_data = {"method": sync_data["method"], **sync_data}
             super().set_state(sync_data)
         except Exception as error:  # noqa: BLE001 - values from the browser are untrusted
             self._reject(f"rejected a value from the view: {error}")
@@ -340,8 +334,29 @@ class ExplainerWidget(anywidget.AnyWidget):
     # -- requests and results ----------------------------------------------------------
     @t.observe(*COMPUTE_FIELDS)
     def _state_changed(self, change) -> None:
-        if self._ready:
-            self._request()
+        if not self._ready or self._restoring:
+            return
+        if change["name"] in PARAMS:
+            self._remember(change["name"], change["new"])
+        self._request()
+
+    def _remember(self, name: str, value) -> None:
+        """Keep a parameter's new value for the current method; for every method that takes it
+        when the current one does not."""
+        current = self._method_values[self.method]
+        for values in [current] if name in current else self._method_values.values():
+            if name in values:
+                values[name] = value
+
+    def _restore_params(self, method: str) -> None:
+        """Set the parameters of ``method`` to the values it keeps (no request of their own;
+        called while ``method`` is validated, so the request that follows has both)."""
+        self._restoring = True
+        try:
+            for name, value in self._method_values[method].items():
+                setattr(self, name, value)
+        finally:
+            self._restoring = False
 
     def _compute_state(self) -> dict:
         """The traits a map depends on, as the engine's request state."""
@@ -474,10 +489,4 @@ def _in_range(name: str, value, low, high):
         raise t.TraitError(f"{name} must be a number in [{low}, {high}]; got {value!r}.")
     if not low <= value <= high:
         raise t.TraitError(f"{name} must be in [{low}, {high}]; got {value!r}.")
-    return value
-
-
-def _one_of(name: str, value: str, options: Sequence[str]) -> str:
-    if value not in options:
-        raise t.TraitError(f"{name} must be one of {list(options)}; got {value!r}.")
     return value

@@ -1,24 +1,28 @@
-"""The methods the widget offers: which state each map depends on, and how it is computed.
+"""The methods the widget offers, one per registered method: which state each map depends
+on, and how it is computed, both from the method's capabilities.
 
-Each method is a small object with ``name``, ``params`` (the widget state fields its map
-depends on, which form the cache key) and ``compute(session, state, progress)`` returning
-``{key: map}``; it may return several maps at once (CAM methods prefetch the top-k classes
-from the same forward pass, so switching between them needs no model call).
+Each method has ``name``, ``params`` (the widget state fields its map depends on, which form
+the cache key) and ``compute(session, state, progress)`` returning ``{key: map}``; it may
+return several maps at once (methods whose classes share a forward pass prefetch the top-k
+classes, so switching between them needs no model call).
 """
 
 from __future__ import annotations
 
+import inspect
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 
 import numpy as np
 from torch import nn
 
-from ..interpretation import AttentionRollout, GradCAM, GradCAMPlusPlus, IntegratedGradients, SmoothGrad
+from ..interpretation import SmoothGrad
 from ..interpretation._progress import ProgressCallback as Progress
-from ..interpretation.attention.capture import check_attention_model
+from ..interpretation.attention.capture import has_attention_layers
+from ..interpretation.registry import MethodInfo, create_explainer
+from .traits import SMOOTHING_PARAMS, widget_methods
 
-SMOOTHGRAD_PARAMS = ("noise_level", "num_samples")
+SMOOTHGRAD_PARAMS = tuple(p.name for p in SMOOTHING_PARAMS)
 SMOOTHGRAD_SEED = 0  # fixed, so a cached SmoothGrad map is the map the same state recomputes
 
 
@@ -57,99 +61,75 @@ class Session:
 
 
 class Method:
-    """A method the widget offers: its name, the state its map depends on, how to compute it."""
+    """A registered method as the widget computes it.
 
-    name: str
-    params: tuple[str, ...]
+    ``params`` are the state fields its map depends on (the cache key): the layer, the class,
+    the method's own parameters, SmoothGrad's switch (its parameters too when it is on) and the
+    source patch, each as the method's capabilities say.
+    """
+
+    def __init__(self, info: MethodInfo):
+        caps = info.capabilities
+        self.info = info
+        self.name = info.name
+        self.own_params = tuple(p.name for p in info.params)
+        self.params = (
+            (("layer",) if caps.takes_layer else ())
+            + (("target_class",) if caps.class_specific else ())
+            + self.own_params
+            + (("smoothgrad",) if caps.smoothable else ())
+            + (("target_patch",) if caps.takes_patch else ())
+        )
 
     def applies_to(self, model: nn.Module) -> bool:
-        return True
+        return self.info.applies_to(model)
 
     def key(self, state: Mapping) -> tuple:
         """Cache key: the method and its parameters (SmoothGrad's too when it is on)."""
         extra = SMOOTHGRAD_PARAMS if "smoothgrad" in self.params and state["smoothgrad"] else ()
         return (self.name, *(state[p] for p in self.params + extra))
 
-    def compute(self, session: Session, state: Mapping, progress: Progress) -> dict[Hashable, np.ndarray]:
-        raise NotImplementedError
+    def config(self, state: Mapping) -> dict:
+        """The explainer's construction parameters in ``state`` (layer "" = automatic)."""
+        config = {name: state[name] for name in self.own_params}
+        if self.info.capabilities.takes_layer:
+            config["target_layer"] = state["layer"] or None
+        return config
 
+    def explainer_key(self, config: Mapping) -> tuple:
+        """The session's key for this method's explainer built with ``config``."""
+        return (self.name, *sorted(config.items()))
 
-class CamMethod(Method):
-    """GradCAM or GradCAM++ on the chosen layer, optionally smoothed."""
-
-    def __init__(self, name: str, explainer_class):
-        self.name = name
-        self.explainer_class = explainer_class
-        self.params = ("layer", "target_class", "smoothgrad")
-
-    def explainer_key(self, layer: str | None) -> tuple:
-        """The session's key for this method's explainer on ``layer`` (None: automatic)."""
-        return (self.name, layer)
-
-    def compute(self, session: Session, state: Mapping, progress: Progress) -> dict[Hashable, np.ndarray]:
-        layer = state["layer"] or None
-        explainer = session.explainer(
-            self.explainer_key(layer),
-            lambda: self.explainer_class(session.model, target_layer=layer, **session.explainer_options),
+    def explainer(self, session: Session, state: Mapping):
+        config = self.config(state)
+        return session.explainer(
+            self.explainer_key(config),
+            lambda: create_explainer(self.name, session.model, **config, **session.explainer_options),
         )
-        if state["smoothgrad"]:
-            return {self.key(state): _smooth(session, explainer, state, progress)}
-        classes = list(dict.fromkeys([state["target_class"], *session.top_classes]))
-        maps = explainer.explain(session.image, target_class=classes)
-        return {self.key({**state, "target_class": c}): m for c, m in zip(classes, maps, strict=True)}
-
-
-class IntegratedGradientsMethod(Method):
-    """Integrated Gradients with the chosen steps and baseline, optionally smoothed."""
-
-    name = "integrated_gradients"
-    params = ("target_class", "steps", "baseline", "smoothgrad")
 
     def compute(self, session: Session, state: Mapping, progress: Progress) -> dict[Hashable, np.ndarray]:
-        steps, baseline = state["steps"], state["baseline"]
-        explainer = session.explainer(
-            (self.name, steps, baseline),
-            lambda: IntegratedGradients(session.model, baseline=baseline, steps=steps, **session.explainer_options),
-        )
-        if state["smoothgrad"]:
-            return {self.key(state): _smooth(session, explainer, state, progress)}
-        return {
-            self.key(state): explainer.explain(session.image, target_class=state["target_class"], progress=progress)
-        }
-
-
-def _smooth(session: Session, explainer, state: Mapping, progress: Progress) -> np.ndarray:
-    smooth = SmoothGrad(
-        explainer, noise_level=state["noise_level"], num_samples=state["num_samples"], seed=SMOOTHGRAD_SEED
-    )
-    return smooth.explain(session.image, target_class=state["target_class"], progress=progress)
-
-
-class AttentionMethod(Method):
-    """Attention rollout (the classifier's token) or attention flow (from ``target_patch``).
-
-    Both read the same rollout matrix, kept per (head fusion, discard ratio): the first map
-    costs one forward pass, every patch click after it none.
-    """
-
-    def __init__(self, name: str, from_patch: bool):
-        self.name = name
-        self.from_patch = from_patch
-        self.params = ("head_fusion", "discard_ratio") + (("target_patch",) if from_patch else ())
-
-    def applies_to(self, model: nn.Module) -> bool:
-        return is_vision_transformer(model)
-
-    def compute(self, session: Session, state: Mapping, progress: Progress) -> dict[Hashable, np.ndarray]:
-        fusion, discard = state["head_fusion"], state["discard_ratio"]
-        rollout = session.explainer(
-            ("rollout", fusion, discard),
-            lambda: AttentionRollout(
-                session.model, head_fusion=fusion, discard_ratio=discard, **session.explainer_options
-            ).rollout(session.image),
-        )
-        token = state["target_patch"] if self.from_patch else None
-        return {self.key(state): rollout.map(token)}
+        caps = self.info.capabilities
+        explainer = self.explainer(session, state)
+        if caps.smoothable and state["smoothgrad"]:
+            smooth = SmoothGrad(
+                explainer, noise_level=state["noise_level"], num_samples=state["num_samples"], seed=SMOOTHGRAD_SEED
+            )
+            return {
+                self.key(state): smooth.explain(session.image, target_class=state["target_class"], progress=progress)
+            }
+        if caps.takes_patch:  # one forward pass, then any source token for free
+            maps = session.explainer(
+                ("token maps", *self.explainer_key(self.config(state))), lambda: explainer.flow(session.image)
+            )
+            return {self.key(state): maps.map(state["target_patch"])}
+        if not caps.class_specific:
+            return {self.key(state): explainer.explain(session.image)}
+        if caps.shared_classes:  # the top-k classes from the same forward pass: instant switching
+            classes = list(dict.fromkeys([state["target_class"], *session.top_classes]))
+            maps = explainer.explain(session.image, target_class=classes)
+            return {self.key({**state, "target_class": c}): m for c, m in zip(classes, maps, strict=True)}
+        options = {"progress": progress} if "progress" in inspect.signature(explainer.explain).parameters else {}
+        return {self.key(state): explainer.explain(session.image, target_class=state["target_class"], **options)}
 
 
 SCORE_STEPS = 50  # points on each deletion/insertion curve
@@ -189,27 +169,14 @@ def compute_scores(session: Session, state: Mapping, progress: Progress, cached_
     return results
 
 
-METHODS = {
-    m.name: m
-    for m in (
-        CamMethod("gradcam", GradCAM),
-        CamMethod("gradcam++", GradCAMPlusPlus),
-        IntegratedGradientsMethod(),
-        AttentionMethod("attention_rollout", from_patch=False),
-        AttentionMethod("attention_flow", from_patch=True),
-    )
-}
+METHODS = {info.name: Method(info) for info in widget_methods()}
 
 
 def is_vision_transformer(model: nn.Module) -> bool:
     """True when the attention methods can read the model's self-attention layers."""
-    try:
-        check_attention_model(model)
-    except TypeError:
-        return False
-    return True
+    return has_attention_layers(model)
 
 
 def default_methods(model: nn.Module) -> list[str]:
     """The methods that work on ``model``, in the order the selector shows them."""
-    return [name for name, method in METHODS.items() if method.applies_to(model)]
+    return [info.name for info in widget_methods(model)]

@@ -65,6 +65,11 @@ def find_attention_layers(model: nn.Module) -> dict[str, list[nn.Module]]:
     return {"timm": timm_layers, "transformers": _hf_attention_layers(model), "mha": _mha_layers(model)}
 
 
+def has_attention_layers(model: nn.Module) -> bool:
+    """True when ``model`` has self-attention layers the attention methods can read."""
+    return isinstance(model, nn.Module) and any(find_attention_layers(model).values())
+
+
 def check_attention_model(model: nn.Module, method: str = "attention methods") -> None:
     """Raise ``TypeError`` naming the supported families when ``model`` has no attention layer we can read."""
     check_model(model)

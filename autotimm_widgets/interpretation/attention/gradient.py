@@ -24,12 +24,14 @@ from .._targets import explain_targets
 from ..base import Attribution, BaseInterpreter
 from ..cam import per_class_gradients
 from ..preprocessing import PreprocessSpec
+from ..registry import register_method
 from .capture import check_attention_model, forward_with_attention
 from .layout import TokenLayout, token_layout
 from .maps import Rollout, patch_grid, source_weights
 from .maths import relevance
 
 
+@register_method("gradient_rollout", label="Gradient-weighted rollout", needs_attention=True, shared_classes=True)
 class GradientWeightedRollout(BaseInterpreter):
     """Class-specific attention map of a Vision Transformer (Chefer et al. 2021).
 

@@ -78,12 +78,12 @@ class TokenMaps:
         """
         grid = self.grid(token, discard_cls_token=discard_cls_token)
         target = tuple(size) if size is not None else tuple(self.layout.image_size)
-        return BaseInterpreter._finish(grid[None, None], [target], normalize)[0][0]
+        return BaseInterpreter.finish_maps(grid[None, None], [target], normalize)[0][0]
 
     def grid_map(self, token: int | None = None) -> np.ndarray:
         """Float32 (rows, cols) map in [0, 1] at patch resolution (cheap to send to a browser)."""
         grid = self.grid(token)
-        return BaseInterpreter._finish(grid[None, None], [tuple(self.layout.grid)], True)[0][0]
+        return BaseInterpreter.finish_maps(grid[None, None], [tuple(self.layout.grid)], True)[0][0]
 
 
 @dataclass(frozen=True, eq=False)

@@ -24,6 +24,8 @@ from collections.abc import Sequence
 
 import torch
 
+from ..registry import Param
+
 HEAD_FUSIONS = ("mean", "max", "min")
 
 
@@ -41,6 +43,12 @@ def check_discard_ratio(discard_ratio) -> float:
             f"discard_ratio must be in [0, 1) (the fraction of lowest attentions to zero); got {discard_ratio}."
         )
     return float(discard_ratio)
+
+
+HEAD_FUSION = Param("head_fusion", str, check_head_fusion, "Head fusion", choices=HEAD_FUSIONS)
+DISCARD_RATIO = Param(
+    "discard_ratio", float, check_discard_ratio, "Discard", minimum=0.0, maximum=1.0, maximum_inclusive=False
+)
 
 
 def fuse_heads(attention: torch.Tensor, head_fusion: str) -> torch.Tensor:

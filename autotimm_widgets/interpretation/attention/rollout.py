@@ -19,12 +19,20 @@ from torch import nn
 from .._model import explaining
 from ..base import Attribution, BaseInterpreter
 from ..preprocessing import PreprocessSpec
+from ..registry import register_method
 from .capture import check_attention_model, forward_with_attention
 from .layout import TokenLayout, token_layout
 from .maps import Rollout, patch_grid, source_weights
-from .maths import check_discard_ratio, check_head_fusion, fuse_heads, rollout
+from .maths import DISCARD_RATIO, HEAD_FUSION, check_discard_ratio, check_head_fusion, fuse_heads, rollout
 
 
+@register_method(
+    "attention_rollout",
+    label="Attention rollout",
+    params=(HEAD_FUSION, DISCARD_RATIO),
+    class_specific=False,
+    needs_attention=True,
+)
 class AttentionRollout(BaseInterpreter):
     """Attention rollout (Abnar & Zuidema 2020) as popularised by vit-explain, with its bugs fixed.
 
