@@ -8,7 +8,7 @@ export class ControlPanel {
   /**
    * @param doc the document
    * @param schema {methods: [{name, label, params, takes_layer, smoothable, ...}], params: {name: descriptor},
-   *   smoothing: [param names], view: {name: descriptor}, fields: [state names]}
+   *   smoothing: {label, params: [names]}, view: {name: descriptor}, fields: [state names]}
    * @param layers [{name, shape}] of the model
    * @param handlers {save(values): to the kernel, local(name, value): view-only, exportPng()}
    */
@@ -27,7 +27,10 @@ export class ControlPanel {
     this.layer.addEventListener("change", () => handlers.save({ layer: this.layer.value }));
     this.smooth = checkbox(doc, "atw-smoothgrad");
     this.smooth.addEventListener("change", () => handlers.save({ smoothgrad: this.smooth.checked }));
-    this.rows = { layer: labelled(doc, "Layer", this.layer), smoothgrad: labelled(doc, "SmoothGrad", this.smooth) };
+    this.rows = {
+      layer: labelled(doc, "Layer", this.layer),
+      smoothgrad: labelled(doc, schema.smoothing.label, this.smooth),
+    };
     this.controls = {};
     for (const [name, param] of Object.entries(schema.params)) {
       this.controls[name] = paramControl(doc, param, (value) => handlers.save({ [name]: value }));
@@ -73,7 +76,7 @@ export class ControlPanel {
     for (const [name, control] of Object.entries(this.controls)) {
       control.show(model.get(name));
       const own = method.params.includes(name);
-      control.row.hidden = !(own || (smoothing && this.schema.smoothing.includes(name)));
+      control.row.hidden = !(own || (smoothing && this.schema.smoothing.params.includes(name)));
     }
     for (const [name, control] of Object.entries(this.view)) control.show(model.get(name));
   }

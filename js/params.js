@@ -21,7 +21,7 @@ export function sliderRange(param) {
 /** A parsed control value of a descriptor's kind (ints rounded), or null when it is not a number. */
 export function parseValue(param, text) {
   if (param.kind === "str") return String(text);
-  const value = Number(text);
+  const value = String(text).trim() === "" ? Number.NaN : Number(text);
   if (!Number.isFinite(value)) return null;
   return param.kind === "int" ? Math.round(value) : value;
 }

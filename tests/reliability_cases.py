@@ -1,8 +1,9 @@
-"""Every explainer, built small and fast, for the reliability tests (battery, soak, threads).
+"""Every registered explainer, built small and fast, for the reliability tests (battery, soak, threads).
 
-``CASES`` maps a case id to a :class:`Case`: which method (``BUILDERS``) on which tiny model
-(``"cnn"``: timm ``test_resnet``; ``"vit"``: timm ``test_vit``). Inputs are resized
-to ``SIZE`` px so that hundreds of calls stay cheap on a 2-core CPU.
+``CASES`` maps a case id (``"<method>-<arch>"``) to a :class:`Case`: which registered method
+(``list_methods()``) on which tiny model (``"cnn"``: timm ``test_resnet``; ``"vit"``: timm
+``test_vit``). Inputs are resized to ``SIZE`` px so that hundreds of calls stay cheap on a
+2-core CPU. A method that registers itself joins every battery with no edit here.
 """
 
 from __future__ import annotations
@@ -14,59 +15,65 @@ import timm
 import torch
 from torch import nn
 
-from autotimm_widgets.interpretation import (
-    AttentionFlow,
-    AttentionRollout,
-    BaseInterpreter,
-    GradCAM,
-    GradCAMPlusPlus,
-    GradientWeightedRollout,
-    IntegratedGradients,
-    SmoothGrad,
-)
+from autotimm_widgets.interpretation import BaseInterpreter, create_explainer, list_methods, method_info
 
 SIZE = 64
 PREPROCESS = {"input_size": SIZE, "mean": 0.5, "std": 0.5}
 NUM_CLASSES = 5
+# Settings that keep every call cheap, for whichever registered method takes them.
+FAST = {"steps": 4, "num_samples": 3}
+METHODS = list_methods()  # every registered method, so a new one joins every battery
 
 
-BUILDERS: dict[str, Callable[[nn.Module], BaseInterpreter]] = {
-    "gradcam": lambda m: GradCAM(m, use_cuda=False, preprocess=PREPROCESS),
-    "gradcam++": lambda m: GradCAMPlusPlus(m, use_cuda=False, preprocess=PREPROCESS),
-    "ig": lambda m: IntegratedGradients(m, steps=4, use_cuda=False, preprocess=PREPROCESS),
-    "smoothgrad": lambda m: SmoothGrad(GradCAM(m, use_cuda=False, preprocess=PREPROCESS), num_samples=3, seed=0),
-    "rollout": lambda m: AttentionRollout(m, use_cuda=False, preprocess=PREPROCESS),
-    "flow": lambda m: AttentionFlow(m, target_patch=3, use_cuda=False, preprocess=PREPROCESS),
-    "gwr": lambda m: GradientWeightedRollout(m, use_cuda=False, preprocess=PREPROCESS),
-}
-CLASS_AGNOSTIC = ("rollout", "flow")
-ATTENTION_ONLY = ("rollout", "flow", "gwr")
+def build(method: str, model: nn.Module) -> BaseInterpreter:
+    """``method`` from the registry on ``model``: CPU, ``PREPROCESS``, ``FAST`` settings; a source
+    patch (3) for methods that take one, seed 0 for wrappers (SmoothGrad of its default base)."""
+    info = method_info(method)
+    params = {k: v for k, v in FAST.items() if k in {p.name for p in info.params}}
+    if info.capabilities.takes_patch:
+        params["target_patch"] = 3
+    if info.capabilities.wrapper:
+        params["seed"] = 0
+    return create_explainer(method, model, use_cuda=False, preprocess=PREPROCESS, **params)
+
+
+def needs_attention(method: str) -> bool:
+    info = method_info(method)
+    base = info.param("base").default if info.capabilities.wrapper else method
+    return info.capabilities.needs_attention or method_info(base).capabilities.needs_attention
 
 
 @dataclass(frozen=True)
 class Case:
-    method: str  # a key of BUILDERS
+    method: str  # a registered method name
     arch: str  # "cnn" or "vit"
 
     @property
     def build(self) -> Callable[[nn.Module], BaseInterpreter]:
-        return BUILDERS[self.method]
+        return lambda model: build(self.method, model)
 
     @property
     def takes_class(self) -> bool:
         """False for class-agnostic methods (any target class is refused)."""
-        return self.method not in CLASS_AGNOSTIC
+        return method_info(self.method).capabilities.class_specific
 
 
 def _cases(pairs) -> dict[str, Case]:
     return {f"{method}-{arch}": Case(method, arch) for method, arch in pairs}
 
 
-# Every method once (GradCAM on both kinds of model): the battery.
-CASES = _cases([("gradcam", "cnn"), ("gradcam", "vit"), ("gradcam++", "cnn"), ("ig", "cnn"), ("smoothgrad", "cnn"),
-                ("rollout", "vit"), ("flow", "vit"), ("gwr", "vit")])  # fmt: skip
+def _archs(method: str, every: bool) -> list[str]:
+    """The models a method runs on: ViTs only for attention methods; a layer method also on a
+    ViT (token layers) in the battery; every model it applies to when ``every``."""
+    if needs_attention(method):
+        return ["vit"]
+    return ["cnn", "vit"] if every or method_info(method).capabilities.takes_layer and method == METHODS[0] else ["cnn"]
+
+
+# Every method once (the first layer method on both kinds of model): the battery.
+CASES = _cases([(m, a) for m in METHODS for a in _archs(m, every=False)])
 # Every method on every model it applies to: the soak and thread tests.
-ALL_CASES = _cases([(m, a) for m in BUILDERS for a in ("cnn", "vit") if a == "vit" or m not in ATTENTION_ONLY])
+ALL_CASES = _cases([(m, a) for m in METHODS for a in _archs(m, every=True)])
 CLASS_CASES = [name for name, case in CASES.items() if case.takes_class]
 
 

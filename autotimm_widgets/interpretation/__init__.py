@@ -9,6 +9,7 @@ from .gradcam import GradCAM
 from .gradcam_plusplus import GradCAMPlusPlus
 from .integrated_gradients import IntegratedGradients
 from .preprocessing import PreprocessConfig
+from .registry import Capabilities, MethodInfo, Param, create_explainer, list_methods, method_info, register_method
 from .smoothgrad import SmoothGrad
 
 __all__ = [
@@ -17,15 +18,22 @@ __all__ = [
     "Attribution",
     "BaseCAM",
     "BaseInterpreter",
+    "Capabilities",
     "GradCAM",
     "GradCAMPlusPlus",
     "GradientWeightedRollout",
     "IntegratedGradients",
     "LayerInfo",
+    "MethodInfo",
+    "Param",
     "PreprocessConfig",
     "Rollout",
     "SmoothGrad",
     "TokenLayout",
     "compare_figure",
     "compare_methods",
+    "create_explainer",
+    "list_methods",
+    "method_info",
+    "register_method",
 ]

@@ -185,7 +185,7 @@ def _construct(info: MethodInfo, model, params: dict, *leading):
         elif key in signature and key not in ("self", "model"):
             kwargs[key] = value
         else:
-            raise TypeError(f"{info.name!r} takes no parameter {key!r}; it takes {sorted(by_name | set(accepted))}.")
+            raise TypeError(f"{info.name!r} takes no parameter {key!r}; it takes {sorted(set(by_name) | accepted)}.")
     return info.cls(*leading, **kwargs) if leading else info.cls(model, **kwargs)
 
 

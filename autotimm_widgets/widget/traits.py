@@ -87,7 +87,7 @@ def schema(offered: list[str], fields: tuple[str, ...]) -> dict:
     return {
         "methods": [method_info(name).describe() for name in offered],
         "params": {name: param.describe() for name, param in PARAMS.items()},
-        "smoothing": [p.name for p in SMOOTHING_PARAMS],
+        "smoothing": {"label": SMOOTHING.label, "params": [p.name for p in SMOOTHING_PARAMS]},
         "view": {name: param.describe() for name, param in VIEW_PARAMS.items()},
         "fields": list(fields),
     }

@@ -55,14 +55,14 @@ def change_and_wait(nb, index, action):
 
 def test_smoothgrad_toggle_and_sliders(notebook):
     root = notebook.root(0)
-    assert root.get_by_test_id("atw-noise").is_hidden()
+    assert root.get_by_test_id("atw-noise-level").is_hidden()
     change_and_wait(notebook, 0, lambda: root.get_by_test_id("atw-smoothgrad").check())
     settle(notebook, "w", 0)
     assert notebook.value("(w.smoothgrad, w.num_samples)") == [True, 4]
-    assert root.get_by_test_id("atw-noise").is_visible()
-    change_and_wait(notebook, 0, lambda: root.get_by_test_id("atw-samples").fill("6"))
+    assert root.get_by_test_id("atw-noise-level").is_visible()
+    change_and_wait(notebook, 0, lambda: root.get_by_test_id("atw-num-samples").fill("6"))
     settle(notebook, "w", 0)
-    change_and_wait(notebook, 0, lambda: root.get_by_test_id("atw-noise").fill("0.3"))
+    change_and_wait(notebook, 0, lambda: root.get_by_test_id("atw-noise-level").fill("0.3"))
     settle(notebook, "w", 0)
     assert notebook.value("(w.num_samples, w.noise_level)") == [6, 0.3]
     expected = "SmoothGrad(GradCAM(cnn, use_cuda=False), noise_level=0.3, num_samples=6, seed=0).explain(image, w.target_class)"
@@ -108,7 +108,7 @@ def test_head_fusion_and_discard_ratio(notebook):
     assert root.get_by_test_id("atw-head-fusion").is_visible() and root.get_by_test_id("atw-layer").is_hidden()
     change_and_wait(notebook, 1, lambda: root.get_by_test_id("atw-head-fusion").select_option("max"))
     settle(notebook, "v", 1)
-    change_and_wait(notebook, 1, lambda: root.get_by_test_id("atw-discard").fill("0.5"))
+    change_and_wait(notebook, 1, lambda: root.get_by_test_id("atw-discard-ratio").fill("0.5"))
     settle(notebook, "v", 1)
     assert notebook.value("(v.head_fusion, v.discard_ratio)") == ["max", 0.5]
     expected = "AttentionRollout(vit, head_fusion='max', discard_ratio=0.5, use_cuda=False).explain(image)"
@@ -118,7 +118,7 @@ def test_head_fusion_and_discard_ratio(notebook):
 def test_patch_click_moves_the_flow_source(notebook):
     root = notebook.root(1)
     root.get_by_test_id("atw-method").select_option("attention_flow")
-    root.get_by_test_id("atw-discard").fill("0")
+    root.get_by_test_id("atw-discard-ratio").fill("0")
     settle(notebook, "v", 1)
     canvas = root.get_by_test_id("atw-canvas")
     box = canvas.bounding_box()

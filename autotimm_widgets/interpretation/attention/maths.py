@@ -20,6 +20,7 @@ Explainability", eq. 5-6): ``R = I``; per layer in forward order,
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import torch
@@ -36,7 +37,7 @@ def check_head_fusion(head_fusion) -> str:
 
 
 def check_discard_ratio(discard_ratio) -> float:
-    if isinstance(discard_ratio, bool) or not isinstance(discard_ratio, (int, float)):
+    if isinstance(discard_ratio, bool) or not isinstance(discard_ratio, numbers.Real):
         raise TypeError(f"discard_ratio must be a float in [0, 1); got {type(discard_ratio).__name__}.")
     if not 0.0 <= float(discard_ratio) < 1.0:
         raise ValueError(
