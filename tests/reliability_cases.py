@@ -67,7 +67,9 @@ def _archs(method: str, every: bool) -> list[str]:
     ViT (token layers) in the battery; every model it applies to when ``every``."""
     if needs_attention(method):
         return ["vit"]
-    return ["cnn", "vit"] if every or method_info(method).capabilities.takes_layer and method == METHODS[0] else ["cnn"]
+    return (
+        ["cnn", "vit"] if every or (method_info(method).capabilities.takes_layer and method == METHODS[0]) else ["cnn"]
+    )
 
 
 # Every method once (the first layer method on both kinds of model): the battery.

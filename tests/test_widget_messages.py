@@ -16,7 +16,8 @@ from reliability_cases import PREPROCESS, build_model, update
 
 from autotimm_widgets import ExplainerWidget
 from autotimm_widgets.interpretation import AttentionRollout, GradCAM
-from autotimm_widgets.widget.explainer_widget import FRONT_END_FIELDS, MAX_ERROR_CHARS
+from autotimm_widgets.widget.state import FRONT_END_FIELDS
+from autotimm_widgets.widget.view_guard import MAX_ERROR_CHARS
 
 IMAGE = random_image(48, 64, seed=5)
 

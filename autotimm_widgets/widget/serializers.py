@@ -50,3 +50,27 @@ def composite(rgb: np.ndarray, heatmap: np.ndarray, table: bytes, opacity: float
     index = np.frombuffer(map_bytes(heatmap), dtype=np.uint8).reshape(np.shape(heatmap))  # the bytes the view gets
     blended = (1.0 - opacity) * rgb.astype(np.float32) + opacity * lut[index]
     return np.clip(np.floor(blended + 0.5), 0, 255).astype(np.uint8)  # halves up, as JavaScript's Math.round
+
+
+def image_payload(display: np.ndarray) -> dict:
+    """The view's image: {data: RGB bytes, height, width}."""
+    return {"data": image_bytes(display), "height": int(display.shape[0]), "width": int(display.shape[1])}
+
+
+def heatmap_payload(display_map: np.ndarray, state: dict) -> dict:
+    """A map at display size: {data: uint8 bytes, height, width, state: what it is the map of}."""
+    height, width = display_map.shape
+    return {"data": map_bytes(display_map), "height": int(height), "width": int(width), "state": state}
+
+
+def scores_payload(scores: dict, state: dict) -> dict:
+    """Deletion/insertion AUC and curves as JSON numbers, with the state of the map they score."""
+    return {
+        "deletion_auc": float(scores["deletion_auc"]),
+        "insertion_auc": float(scores["insertion_auc"]),
+        "deletion_curve": [float(v) for v in scores["deletion_curve"]],
+        "insertion_curve": [float(v) for v in scores["insertion_curve"]],
+        "fractions": [float(v) for v in scores["fractions"]],
+        "target_class": int(scores["target_class"]),
+        "state": state,
+    }
