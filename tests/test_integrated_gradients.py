@@ -20,7 +20,7 @@ from PIL import Image
 from torch import nn
 
 from autotimm_widgets.interpretation import IntegratedGradients
-from autotimm_widgets.interpretation.baselines import BLUR_SIGMA_FRACTION
+from autotimm_widgets.interpretation.path_baselines import BLUR_SIGMA_FRACTION
 from autotimm_widgets.interpretation.quadrature import METHODS
 
 SMALL = {"input_size": (32, 32)}  # ImageNet mean/std, bilinear resize to 32x32: fast tests

@@ -14,7 +14,7 @@ from torch import nn
 
 from autotimm_widgets.interpretation import GradCAM
 from autotimm_widgets.interpretation._model import logits_of
-from autotimm_widgets.interpretation.base import Attribution, BaseInterpreter
+from autotimm_widgets.interpretation.base import BaseInterpreter, BatchAttribution
 from autotimm_widgets.interpretation.metrics import parameter_randomisation, randomisation_layers, rank_correlation
 
 SIZE = 16
@@ -29,7 +29,7 @@ class InputGradient(BaseInterpreter):
         logits = logits_of(self.model(x))
         targets = self._targets(logits, classes)
         (grads,) = torch.autograd.grad(logits.gather(1, targets).sum(), x)
-        return Attribution(grads.abs().sum(1, keepdim=True), logits.detach(), targets)
+        return BatchAttribution(grads.abs().sum(1, keepdim=True), logits.detach(), targets)
 
 
 class Brightness(BaseInterpreter):
@@ -39,7 +39,7 @@ class Brightness(BaseInterpreter):
         with torch.no_grad():
             logits = logits_of(self.model(inputs))
         brightness = inputs.mean(dim=1, keepdim=True)
-        return Attribution(
+        return BatchAttribution(
             brightness - brightness.amin(dim=(2, 3), keepdim=True), logits, self._targets(logits, classes)
         )
 

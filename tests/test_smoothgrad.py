@@ -9,8 +9,8 @@ from conftest import Cancelled, ModelSnapshot, assert_progress_bar_switch, cance
 from forward_counter import forward_batches
 
 from autotimm_widgets.interpretation import (
-    Attribution,
     BaseInterpreter,
+    BatchAttribution,
     GradCAM,
     GradCAMPlusPlus,
     IntegratedGradients,
@@ -37,7 +37,7 @@ class SquaredInput(BaseInterpreter):
             logits = self.model(inputs)
         targets = self._targets(logits, classes)
         maps = inputs.pow(2).mean(dim=1, keepdim=True).expand(-1, targets.shape[1], -1, -1)
-        return Attribution(maps, logits, targets)
+        return BatchAttribution(maps, logits, targets)
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 from ._layers import LayerInfo
 from .attention import AttentionFlow, AttentionRollout, GradientWeightedRollout, Rollout, TokenLayout
-from .base import Attribution, BaseInterpreter
+from .base import BaseInterpreter, BatchAttribution
 from .cam import BaseCAM
 from .compare import compare_figure, compare_methods
 from .gradcam import GradCAM
@@ -11,17 +11,20 @@ from .integrated_gradients import IntegratedGradients
 from .preprocessing import PreprocessConfig
 from .registry import Capabilities, MethodInfo, Param, create_explainer, list_methods, method_info, register_method
 from .smoothgrad import SmoothGrad
+from .types import ImageBatch, ImageInput, TargetClass, TargetClasses
 
 __all__ = [
     "AttentionFlow",
     "AttentionRollout",
-    "Attribution",
     "BaseCAM",
     "BaseInterpreter",
+    "BatchAttribution",
     "Capabilities",
     "GradCAM",
     "GradCAMPlusPlus",
     "GradientWeightedRollout",
+    "ImageBatch",
+    "ImageInput",
     "IntegratedGradients",
     "LayerInfo",
     "MethodInfo",
@@ -29,6 +32,8 @@ __all__ = [
     "PreprocessConfig",
     "Rollout",
     "SmoothGrad",
+    "TargetClass",
+    "TargetClasses",
     "TokenLayout",
     "compare_figure",
     "compare_methods",

@@ -30,10 +30,11 @@ from ._progress import ProgressCallback as Progress
 from ._targets import batch_targets, check_range, class_tensor, explain_targets, resolve_classes
 from ._tokens import check_input_size
 from .preprocessing import PreparedImage, Preprocessor, PreprocessSpec
+from .types import ImageBatch, ImageInput, TargetClass, TargetClasses
 
 
 @dataclass(frozen=True)
-class Attribution:
+class BatchAttribution:
     """One batch's result, on the model's device.
 
     ``maps``: (B, K, h, w) non-negative raw maps; ``logits``: (B, C), detached;
@@ -71,7 +72,7 @@ class BaseInterpreter:
         self.preprocessor = Preprocessor(self.model, preprocess)
 
     # -- what a method implements -------------------------------------------------------
-    def _attribute(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> Attribution:
+    def _attribute(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> BatchAttribution:
         """Maps for a batch ``inputs`` (B, 3, h, w); ``classes[b]`` lists image b's classes (None = predicted)."""
         raise NotImplementedError
 
@@ -83,7 +84,7 @@ class BaseInterpreter:
         SmoothGrad. Progress is counted in these units, and memory is sized by them."""
         return 1
 
-    def attribute_batch(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> Attribution:
+    def attribute_batch(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> BatchAttribution:
         """Raw maps of a preprocessed batch: what wrappers (SmoothGrad, ``compare_methods``, the
         widget) build on.
 
@@ -92,13 +93,13 @@ class BaseInterpreter:
             classes: per image, the classes to explain (``None``: the predicted class).
 
         Returns:
-            :class:`Attribution` with (B, K, h', w') non-negative raw maps (not resized, not
+            :class:`BatchAttribution` with (B, K, h', w') non-negative raw maps (not resized, not
             normalised; :meth:`finish_maps` does both), the logits and the classes explained.
         """
         with explaining(self.model):
             return self._attribute(inputs, classes)
 
-    def explain(self, image, target_class=None, normalize: bool = True) -> np.ndarray:
+    def explain(self, image: ImageInput, target_class: TargetClass = None, normalize: bool = True) -> np.ndarray:
         """Explain one image.
 
         Args:
@@ -120,8 +121,8 @@ class BaseInterpreter:
 
     def explain_batch(
         self,
-        images,
-        target_classes=None,
+        images: ImageBatch,
+        target_classes: TargetClasses = None,
         batch_size: int = 32,
         *,
         normalize: bool = True,
@@ -163,13 +164,13 @@ class BaseInterpreter:
                     progress(chunk.stop, total)
         return results
 
-    def predict(self, image) -> torch.Tensor:
+    def predict(self, image: ImageInput) -> torch.Tensor:
         """The model's logits (C,) for one image, on the CPU (one no-grad forward pass)."""
         prepared = self.prepare(image)
         with explaining(self.model), torch.no_grad():
             return logits_of(self.model(prepared.tensor))[0].float().cpu()
 
-    def prepare(self, image) -> PreparedImage:
+    def prepare(self, image: ImageInput) -> PreparedImage:
         """Validate and preprocess an image for this explainer's model and device."""
         with torch.inference_mode(False):  # tensors made here must be usable by autograd
             prepared = self.preprocessor(image, self.device, model_dtype(self.model))

@@ -10,7 +10,7 @@ grid after dropping the prefix tokens.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -20,8 +20,10 @@ from ._hooks import capture_output, trace_outputs
 from ._layers import LayerInfo, LayerSpec, candidate_layers, detect_target_layer, layer_kind, resolve_layer
 from ._model import explaining, logits_of, model_dtype
 from ._tokens import num_prefix_tokens, patch_size, token_grid, tokens_to_grid
-from .base import Attribution, BaseInterpreter
+from .base import BaseInterpreter, BatchAttribution
+from .gradients import class_gradients
 from .preprocessing import PreprocessSpec
+from .types import ImageInput, TargetClass
 
 
 class BaseCAM(BaseInterpreter):
@@ -71,7 +73,7 @@ class BaseCAM(BaseInterpreter):
         return candidate_layers(self.model, self._trace(self._probe_input()))
 
     # -- the computation --------------------------------------------------------------
-    def attribute(self, image, target_class=None) -> torch.Tensor:
+    def attribute(self, image: ImageInput, target_class: TargetClass = None) -> torch.Tensor:
         """Raw non-negative CAM at the layer's own resolution, on the CPU.
 
         Returns (h, w) for one class or (K, h, w) for a list of classes; this is the map
@@ -85,9 +87,9 @@ class BaseCAM(BaseInterpreter):
             maps = self._attribute(prepared.tensor, [classes]).maps[0].cpu()
         return maps[0] if single else maps
 
-    def _attribute(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> Attribution:
+    def _attribute(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> BatchAttribution:
         evidence = self.evidence(inputs, classes)
-        return Attribution(self.cams(evidence.activations, evidence.gradients), evidence.logits, evidence.classes)
+        return BatchAttribution(self.cams(evidence.activations, evidence.gradients), evidence.logits, evidence.classes)
 
     @classmethod
     def cams(cls, activations: torch.Tensor, gradients: torch.Tensor) -> torch.Tensor:
@@ -158,21 +160,3 @@ class CamEvidence:
     gradients: torch.Tensor
     logits: torch.Tensor
     classes: torch.Tensor
-
-
-def class_gradients(logits: torch.Tensor, activation: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
-    """Gradients (B, K, ...) of each image's chosen logits with respect to ``activation`` (B, ...).
-
-    Images in a batch are independent in eval mode, so one backward of the summed logits
-    gives every image its own gradient; K classes take K backward passes through the head.
-    """
-    return torch.stack([grads[0] for grads in per_class_gradients(logits, activation, classes)], dim=1)
-
-
-def per_class_gradients(logits: torch.Tensor, inputs, classes: torch.Tensor) -> Iterator[tuple[torch.Tensor, ...]]:
-    """For each of the K columns of ``classes`` (B, K): the gradients of each image's logit of
-    that class with respect to ``inputs`` (a tensor or a sequence of tensors), one backward each."""
-    picked = logits.gather(1, classes)
-    count = classes.shape[1]
-    for k in range(count):
-        yield torch.autograd.grad(picked[:, k].sum(), inputs, retain_graph=k < count - 1)

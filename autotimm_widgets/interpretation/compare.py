@@ -13,6 +13,7 @@ from ._model import explaining
 from ._targets import explain_targets
 from .cam import BaseCAM
 from .registry import create_explainer, list_methods, method_info
+from .types import ImageInput
 
 
 def default_methods(model: nn.Module) -> list[str]:
@@ -22,9 +23,9 @@ def default_methods(model: nn.Module) -> list[str]:
 
 def compare_methods(
     model: nn.Module,
-    image,
+    image: ImageInput,
     methods: Sequence[str] | None = None,
-    target_class=None,
+    target_class: int | None = None,
     *,
     target_layer=None,
     use_cuda: bool = True,

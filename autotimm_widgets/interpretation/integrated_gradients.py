@@ -9,7 +9,7 @@ with the points a_s and weights w_s of a quadrature rule (see ``quadrature``; Ca
 By completeness, ``sum_i IG_i = F(x) - F(b)`` up to the quadrature error; this holds in the
 model's input space (the normalised tensor), where :meth:`IntegratedGradients.attribute` returns
 the attributions. Baselines are built in pixel space and normalised like the input (see
-``baselines``).
+``path_baselines``).
 
 The B images x ``steps`` scaled inputs form one concatenated batch of rows, evaluated
 ``internal_batch_size`` rows at a time (one forward and one ``torch.autograd.grad`` per chunk),
@@ -32,13 +32,14 @@ from ._memory import RowSizer
 from ._model import explaining, logits_of
 from ._progress import advance, check_progress, tracking
 from ._targets import as_class_index, explain_targets
-from .base import Attribution, BaseInterpreter
-from .baselines import BASELINE, Baseline
-from .cam import class_gradients
+from .base import BaseInterpreter, BatchAttribution
+from .gradients import class_gradients
+from .path_baselines import BASELINE, Baseline
 from .polarity import polarity_figure
 from .preprocessing import PreprocessSpec
 from .quadrature import STEPS, check_method, check_steps, quadrature
 from .registry import register_method
+from .types import ImageInput, TargetClass
 
 COMPLETENESS_TOLERANCE = 0.05  # Sundararajan et al. suggest checking that attributions add up within 5%
 
@@ -52,7 +53,7 @@ class IntegratedGradients(BaseInterpreter):
     Args:
         model: the classifier to explain.
         baseline: ``'black'`` (default), ``'white'``, ``'blur'`` or ``'random'`` (see
-            ``baselines`` for their definitions, including the blur sigma and the seed), an
+            ``path_baselines`` for their definitions, including the blur sigma and the seed), an
             ndarray or PIL image (preprocessed like an input image), or a tensor (3, h, w) already
             in the model's input space.
         steps: number of points on the path (>= 1; >= 2 for ``'riemann_trapezoid'``).
@@ -128,7 +129,9 @@ class IntegratedGradients(BaseInterpreter):
         return self._rule.steps
 
     # -- public API -----------------------------------------------------------------------
-    def explain(self, image, target_class=None, normalize: bool = True, *, progress=None) -> np.ndarray:
+    def explain(
+        self, image: ImageInput, target_class: TargetClass = None, normalize: bool = True, *, progress=None
+    ) -> np.ndarray:
         """(H, W) in [0, 1]: |channel-summed IG| lined up with ``image`` (see ``BaseInterpreter.explain``).
 
         ``progress(done, total)`` is called after every internal batch (units: scaled inputs);
@@ -137,7 +140,7 @@ class IntegratedGradients(BaseInterpreter):
         with tracking(check_progress(progress), self.steps):
             return super().explain(image, target_class, normalize)
 
-    def attribute(self, image, target_class=None, *, progress=None) -> torch.Tensor:
+    def attribute(self, image: ImageInput, target_class: TargetClass = None, *, progress=None) -> torch.Tensor:
         """Signed attributions in the model's input space, on the CPU.
 
         Returns (3, h, w), the shape of the preprocessed input, or (K, 3, h, w) for a list of K
@@ -189,7 +192,9 @@ class IntegratedGradients(BaseInterpreter):
             "target_class": int(target),
         }
 
-    def visualize_polarity(self, image, target_class=None, save_path=None, *, progress=None) -> Figure:
+    def visualize_polarity(
+        self, image: ImageInput, target_class: TargetClass = None, save_path=None, *, progress=None
+    ) -> Figure:
         """A matplotlib ``Figure``: the image, positive and negative attributions, with colour bars.
 
         The maps are the channel-summed signed attributions split by sign, resized to the image
@@ -213,9 +218,9 @@ class IntegratedGradients(BaseInterpreter):
         return figure
 
     # -- the computation --------------------------------------------------------------
-    def _attribute(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> Attribution:
+    def _attribute(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> BatchAttribution:
         path = self._integrate(inputs, classes)
-        return Attribution(path.attributions.sum(dim=2).abs(), path.logits, path.targets)
+        return BatchAttribution(path.attributions.sum(dim=2).abs(), path.logits, path.targets)
 
     def _integrate(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> _Path:
         """IG of a batch: baselines, the inputs' logits and classes, and signed attributions (B, K, 3, h, w)."""

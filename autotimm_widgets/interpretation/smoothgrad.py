@@ -27,8 +27,9 @@ from ._checks import non_negative, positive_int
 from ._memory import RowSizer
 from ._model import logits_of
 from ._progress import check_progress, tracking, worth
-from .base import Attribution, BaseInterpreter
+from .base import BaseInterpreter, BatchAttribution
 from .registry import Param, method_info, register_method
+from .types import ImageInput, TargetClass
 
 MAX_NOISE_LEVEL = 1.0  # sigma up to the input's whole value range; more only drowns the image
 MAX_SAMPLES = 1000  # each sample is a pass of the base explainer
@@ -114,7 +115,9 @@ class SmoothGrad(BaseInterpreter):
     def rows_per_input(self) -> int:
         return self.num_samples * self.base_explainer.rows_per_input
 
-    def explain(self, image, target_class=None, normalize: bool = True, *, progress=None) -> np.ndarray:
+    def explain(
+        self, image: ImageInput, target_class: TargetClass = None, normalize: bool = True, *, progress=None
+    ) -> np.ndarray:
         """(H, W) in [0, 1], the smoothed map lined up with ``image`` (see ``BaseInterpreter.explain``).
 
         ``progress(done, total)`` is called after every internal batch (units: model input rows,
@@ -123,7 +126,7 @@ class SmoothGrad(BaseInterpreter):
         with tracking(check_progress(progress), self.rows_per_input):
             return super().explain(image, target_class, normalize)
 
-    def _attribute(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> Attribution:
+    def _attribute(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> BatchAttribution:
         base = self.base_explainer
         if self.noise_level == 0:  # every copy would be x itself: the base map, exactly
             with worth(inputs.shape[0] * self.rows_per_input):
@@ -151,7 +154,7 @@ class SmoothGrad(BaseInterpreter):
                     (count, *maps.shape[1:]), device=maps.device, dtype=torch.promote_types(maps.dtype, torch.float32)
                 )
             sums.index_add_(0, image, maps.to(sums.dtype))
-        return Attribution(sums / samples, logits.detach(), targets)
+        return BatchAttribution(sums / samples, logits.detach(), targets)
 
     def _generator(self) -> torch.Generator | None:
         if isinstance(self.seed, torch.Generator):

@@ -24,9 +24,10 @@ import torch
 from torch import nn
 
 from .._model import explaining
-from ..base import Attribution, BaseInterpreter
+from ..base import BaseInterpreter, BatchAttribution
 from ..preprocessing import PreprocessSpec
 from ..registry import register_method
+from ..types import ImageInput
 from .capture import check_attention_model, forward_with_attention
 from .layout import TokenLayout, as_token_index, token_layout
 from .maps import MaxFlow, Rollout, TokenMaps, patch_grid
@@ -91,7 +92,7 @@ class AttentionFlow(BaseInterpreter):
         """
         return token_layout(self.model, self.preprocessor.config.input_size, image_size)
 
-    def flow(self, image) -> TokenMaps:
+    def flow(self, image: ImageInput) -> TokenMaps:
         """Everything needed to map the flow from ANY token of ``image``, from one forward pass.
 
         Returns a :class:`Rollout` (``method="rollout"``) or a :class:`MaxFlow`
@@ -106,7 +107,7 @@ class AttentionFlow(BaseInterpreter):
         return MaxFlow(layers[:, 0], layout, logits[0].detach())
 
     # -- computation --------------------------------------------------------------------
-    def _attribute(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> Attribution:
+    def _attribute(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> BatchAttribution:
         _class_agnostic(type(self).__name__, classes)
         logits, layers, layout = self._layers(inputs)
         token = layout.check_token(self.target_patch, "target_patch")
@@ -114,7 +115,7 @@ class AttentionFlow(BaseInterpreter):
             grids = patch_grid(chain(layers)[:, token], layout)
         else:
             grids = torch.stack([MaxFlow(layers[:, b], layout, logits[b]).grid(token) for b in range(inputs.shape[0])])
-        return Attribution(grids.unsqueeze(1), logits.detach(), self._targets(logits, classes))
+        return BatchAttribution(grids.unsqueeze(1), logits.detach(), self._targets(logits, classes))
 
     def _layers(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, TokenLayout]:
         """Logits (B, C), per-layer transition matrices (L, B, T, T) and the layout, from one forward pass."""

@@ -21,10 +21,11 @@ from torch import nn
 
 from .._model import explaining
 from .._targets import explain_targets
-from ..base import Attribution, BaseInterpreter
-from ..cam import per_class_gradients
+from ..base import BaseInterpreter, BatchAttribution
+from ..gradients import per_class_gradients
 from ..preprocessing import PreprocessSpec
 from ..registry import register_method
+from ..types import ImageInput
 from .capture import check_attention_model, forward_with_attention
 from .layout import TokenLayout, token_layout
 from .maps import Rollout, patch_grid, source_weights
@@ -48,7 +49,7 @@ class GradientWeightedRollout(BaseInterpreter):
         check_attention_model(model, type(self).__name__)
         super().__init__(model, use_cuda, preprocess=preprocess)
 
-    def rollout(self, image, target_class: int | None = None) -> Rollout:
+    def rollout(self, image: ImageInput, target_class: int | None = None) -> Rollout:
         """The (T, T) relevance matrix of one image for one class, kept on the device.
 
         ``.map()`` equals ``explain(image, target_class)``; ``.map(token)`` reads any token's row.
@@ -61,10 +62,10 @@ class GradientWeightedRollout(BaseInterpreter):
             logits, matrices, _, layout = self._relevance(prepared.tensor, [classes])
         return Rollout(matrices[0, 0], layout.with_image_size(prepared.size), logits[0])
 
-    def _attribute(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> Attribution:
+    def _attribute(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> BatchAttribution:
         logits, matrices, targets, layout = self._relevance(inputs, classes)
         rows = source_weights(layout, None, matrices.device, matrices.dtype) @ matrices  # (B, K, T)
-        return Attribution(patch_grid(rows, layout), logits, targets)
+        return BatchAttribution(patch_grid(rows, layout), logits, targets)
 
     def _relevance(self, inputs: torch.Tensor, classes) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, TokenLayout]:
         """Detached logits (B, C), relevance (B, K, T, T), classes (B, K) and the layout."""

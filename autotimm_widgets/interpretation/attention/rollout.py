@@ -17,9 +17,10 @@ import torch
 from torch import nn
 
 from .._model import explaining
-from ..base import Attribution, BaseInterpreter
+from ..base import BaseInterpreter, BatchAttribution
 from ..preprocessing import PreprocessSpec
 from ..registry import register_method
+from ..types import ImageInput
 from .capture import check_attention_model, forward_with_attention
 from .layout import TokenLayout, token_layout
 from .maps import Rollout, patch_grid, source_weights
@@ -97,7 +98,7 @@ class AttentionRollout(BaseInterpreter):
             self._reading(discard_cls_token), images, target_classes, batch_size, **options
         )
 
-    def rollout(self, image) -> Rollout:
+    def rollout(self, image: ImageInput) -> Rollout:
         """The full (T, T) rollout matrix of one image, from one forward pass, kept on the device.
 
         ``rollout(image).map()`` equals ``explain(image)``; ``rollout(image).map(token)`` is the
@@ -110,12 +111,12 @@ class AttentionRollout(BaseInterpreter):
         return Rollout(matrix[0], layout.with_image_size(prepared.size), logits[0].detach())
 
     # -- computation --------------------------------------------------------------------
-    def _attribute(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> Attribution:
+    def _attribute(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> BatchAttribution:
         _class_agnostic(type(self).__name__, classes)
         logits, matrix, layout = self._rollout(inputs)
         rows = source_weights(layout, None, matrix.device, matrix.dtype) @ matrix  # (B, T)
         maps = patch_grid(rows, layout, self._discard_cls_token).unsqueeze(1)
-        return Attribution(maps, logits.detach(), self._targets(logits, classes))
+        return BatchAttribution(maps, logits.detach(), self._targets(logits, classes))
 
     def _rollout(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, TokenLayout]:
         """Logits (B, C), rollout matrices (B, T, T) and the token layout, from one forward pass."""

@@ -17,10 +17,10 @@ the model is touched (``ValueError``/``TypeError`` with what was expected), runs
 model is, and leaves the model as it found it.
 """
 
-from .baselines import baseline_inputs
 from .correlation import rank_correlation
 from .faithfulness import FaithfulnessCurves, deletion, deletion_insertion, faithfulness_curves, insertion
 from .localisation import energy_pointing_game, pointing_game
+from .removal import baseline_inputs
 from .sanity import RandomisationResult, parameter_randomisation, randomisation_layers
 
 __all__ = [

@@ -18,7 +18,7 @@ BASELINES = ("blur", "black", "mean")
 SCORES = ("probability", "sigmoid", "logit")
 
 
-def check_steps(steps) -> int:
+def check_curve_steps(steps) -> int:
     """``steps`` is the number of points on a curve, from 0 % to 100 % of the pixels: an int >= 2."""
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral):
         raise TypeError(f"steps must be an int >= 2 (points on the curve, 0% to 100% of the pixels); got {steps!r}.")

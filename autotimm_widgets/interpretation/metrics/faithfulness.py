@@ -39,9 +39,9 @@ from ._validation import (
     as_targets,
     check_batch_size,
     check_choice,
-    check_steps,
+    check_curve_steps,
 )
-from .baselines import baseline_inputs
+from .removal import baseline_inputs
 
 KINDS = ("deletion", "insertion")
 
@@ -101,7 +101,7 @@ def faithfulness_curves(
     """
     check_model(model)
     kinds = _check_kinds(kinds)
-    steps = check_steps(steps)
+    steps = check_curve_steps(steps)
     baseline = check_choice(baseline, BASELINES, "baseline")
     score = check_choice(score, SCORES, "score")
     batch_size = check_batch_size(batch_size)

@@ -1,0 +1,27 @@
+"""Gradients of chosen class logits, with ``torch.autograd.grad`` (never ``.backward()``, so no
+``.grad`` is left on any parameter): what the CAMs, Integrated Gradients and gradient-weighted
+rollout differentiate."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+
+
+def class_gradients(logits: torch.Tensor, activation: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+    """Gradients (B, K, ...) of each image's chosen logits with respect to ``activation`` (B, ...).
+
+    Images in a batch are independent in eval mode, so one backward of the summed logits
+    gives every image its own gradient; K classes take K backward passes through the head.
+    """
+    return torch.stack([grads[0] for grads in per_class_gradients(logits, activation, classes)], dim=1)
+
+
+def per_class_gradients(logits: torch.Tensor, inputs, classes: torch.Tensor) -> Iterator[tuple[torch.Tensor, ...]]:
+    """For each of the K columns of ``classes`` (B, K): the gradients of each image's logit of
+    that class with respect to ``inputs`` (a tensor or a sequence of tensors), one backward each."""
+    picked = logits.gather(1, classes)
+    count = classes.shape[1]
+    for k in range(count):
+        yield torch.autograd.grad(picked[:, k].sum(), inputs, retain_graph=k < count - 1)
