@@ -17,9 +17,9 @@ import subprocess
 import tarfile
 import zipfile
 
-from distribution import REPO
-
 import autotimm_widgets
+
+from helpers.distribution import REPO
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 BUNDLE = {"autotimm_widgets/static/widget.js", "autotimm_widgets/static/widget.css"}

@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 import timm
 import torch
-from attention_zoo import timm_vit
-from conftest import ModelSnapshot, random_image
 
 from autotimm_widgets.interpretation import AttentionFlow, AttentionRollout
 from autotimm_widgets.interpretation.attention.maxflow import max_flow_to_tokens
+
+from helpers.attention_zoo import timm_vit
+from helpers.images import random_image
+from helpers.models import ModelSnapshot
 
 
 def stochastic(rng, count: int, tokens: int) -> np.ndarray:

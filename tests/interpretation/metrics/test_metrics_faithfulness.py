@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import timm
 import torch
-from conftest import BrightSpotNet, ModelSnapshot, random_image, square_image
 from torchvision.transforms.functional import gaussian_blur
 
 from autotimm_widgets.interpretation.metrics import (
@@ -17,6 +16,9 @@ from autotimm_widgets.interpretation.metrics import (
     insertion,
 )
 from autotimm_widgets.interpretation.preprocessing import Preprocessor
+
+from helpers.images import random_image, square_image
+from helpers.models import BrightSpotNet, ModelSnapshot
 
 # BrightSpotNet's input is 224 x 224 (ImageNet defaults): a 112 px square is exactly 1/4 of the pixels.
 IMAGE = square_image(224, 224, 56, 56, 112)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from attention_zoo import EXPECTED_LAYOUT, FAMILIES, timm_vit
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autotimm_widgets.interpretation import AttentionFlow, Rollout, TokenLayout
 from autotimm_widgets.interpretation.attention import token_layout
+
+from helpers.attention_zoo import EXPECTED_LAYOUT, FAMILIES, timm_vit
 
 layouts = st.builds(
     lambda prefix, rows, cols, height, width: TokenLayout(

@@ -10,11 +10,13 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import ModelSnapshot, random_image
-from reliability_cases import ALL_CASES, PREPROCESS, build_model, update
 
 from autotimm_widgets import ExplainerWidget
 from autotimm_widgets.interpretation import AttentionRollout, GradCAM, GradCAMPlusPlus, IntegratedGradients
+
+from helpers.images import random_image
+from helpers.models import ModelSnapshot
+from helpers.reliability_cases import ALL_CASES, PREPROCESS, build_model, update
 
 IMAGES = [random_image(40 + 8 * i, 56, seed=i) for i in range(4)]
 

@@ -13,8 +13,6 @@ import numpy as np
 import pytest
 import torch
 from captum.attr import IntegratedGradients as CaptumIG
-from conftest import Cancelled, ModelSnapshot, assert_progress_bar_switch, cancel, hook_count, random_image
-from forward_counter import forward_batches
 from matplotlib.figure import Figure
 from PIL import Image
 from torch import nn
@@ -22,6 +20,11 @@ from torch import nn
 from autotimm_widgets.interpretation import IntegratedGradients
 from autotimm_widgets.interpretation.path_baselines import BLUR_SIGMA_FRACTION
 from autotimm_widgets.interpretation.quadrature import METHODS
+
+from helpers.forward_counter import forward_batches
+from helpers.images import random_image
+from helpers.models import ModelSnapshot, hook_count
+from helpers.progress import Cancelled, assert_progress_bar_switch, cancel
 
 SMALL = {"input_size": (32, 32)}  # ImageNet mean/std, bilinear resize to 32x32: fast tests
 

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import timm
 import torch
-from conftest import BrightSpotNet, ModelSnapshot, random_image, square_image
 from scipy.stats import spearmanr
 from torch import nn
 
@@ -16,6 +15,9 @@ from autotimm_widgets.interpretation import GradCAM
 from autotimm_widgets.interpretation._model import logits_of
 from autotimm_widgets.interpretation.base import BaseInterpreter, BatchAttribution
 from autotimm_widgets.interpretation.metrics import parameter_randomisation, randomisation_layers, rank_correlation
+
+from helpers.images import random_image, square_image
+from helpers.models import BrightSpotNet, ModelSnapshot
 
 SIZE = 16
 SMALL = {"input_size": SIZE}

@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from attention_zoo import timm_vit, torchvision_vit
-from conftest import ModelSnapshot, random_image
 
 from autotimm_widgets.interpretation import GradientWeightedRollout
+
+from helpers.attention_zoo import timm_vit, torchvision_vit
+from helpers.images import random_image
+from helpers.models import ModelSnapshot
 
 
 def manual_forward(model, x: torch.Tensor):

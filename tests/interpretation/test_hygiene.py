@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 import timm
 import torch
-from conftest import ModelSnapshot, hook_count, random_image
 
 from autotimm_widgets.interpretation import GradCAM, GradCAMPlusPlus
+
+from helpers.images import random_image
+from helpers.models import ModelSnapshot, hook_count
 
 
 @pytest.fixture

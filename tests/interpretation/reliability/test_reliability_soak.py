@@ -13,10 +13,12 @@ import numpy as np
 import psutil
 import pytest
 import torch
-from conftest import ModelSnapshot, random_image
-from reliability_cases import ALL_CASES, NUM_CLASSES, PREPROCESS, build_model, update
 
 from autotimm_widgets import ExplainerWidget
+
+from helpers.images import random_image
+from helpers.models import ModelSnapshot
+from helpers.reliability_cases import ALL_CASES, NUM_CLASSES, PREPROCESS, build_model, update
 
 pytestmark = pytest.mark.soak
 

@@ -7,10 +7,12 @@ import pytest
 import timm
 import torch
 import traitlets
-from conftest import ModelSnapshot, random_image, square_image
 
 from autotimm_widgets import ExplainerWidget
 from autotimm_widgets.interpretation import GradCAM, GradCAMPlusPlus
+
+from helpers.images import random_image, square_image
+from helpers.models import ModelSnapshot
 
 
 @pytest.fixture

@@ -7,12 +7,14 @@ import pytest
 import timm
 import torch
 import torch.nn.functional as F
-from attention_zoo import EXPECTED_LAYOUT, FAMILIES, hf_vit, switches, timm_vit, torchvision_vit
-from conftest import ModelSnapshot, hook_count, random_image
 from torch import nn
 
 from autotimm_widgets.interpretation import AttentionFlow, AttentionRollout, GradientWeightedRollout
 from autotimm_widgets.interpretation.attention import attention_capture, forward_with_attention, token_layout
+
+from helpers.attention_zoo import EXPECTED_LAYOUT, FAMILIES, hf_vit, switches, timm_vit, torchvision_vit
+from helpers.images import random_image
+from helpers.models import ModelSnapshot, hook_count
 
 DEPTH = {"timm_vit": 6, "timm_vit_avg": 8}  # the others are built with 2 layers
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import random_image
-from forward_counter import forward_batches
 from PIL import Image
 
 from autotimm_widgets.interpretation import GradCAM, GradCAMPlusPlus
+
+from helpers.forward_counter import forward_batches
+from helpers.images import random_image
 
 
 def mixed_images():

@@ -5,19 +5,20 @@ front end's sources name no method, parameter or option of their own."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 import traitlets
-from reliability_cases import PREPROCESS, build_model
-from test_registry import ALL_PARAMS, candidate_values
 
 from autotimm_widgets import ExplainerWidget
 from autotimm_widgets.interpretation import SmoothGrad, create_explainer, list_methods, method_info
 from autotimm_widgets.widget.traits import PARAMS, VIEW_PARAMS, widget_methods
 
-JS = Path(__file__).resolve().parents[1] / "js"
+from helpers import REPO
+from helpers.params import ALL_PARAMS, candidate_values
+from helpers.reliability_cases import PREPROCESS, build_model
+
+JS = REPO / "js"
 IMAGE = np.random.default_rng(3).integers(0, 256, size=(48, 56, 3), dtype=np.uint8)
 WIDGET_METHODS = [info.name for info in widget_methods()]
 

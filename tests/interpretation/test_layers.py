@@ -7,11 +7,13 @@ import pytest
 import timm
 import torch
 import torchvision
-from conftest import ModelSnapshot, random_image
 from torch import nn
 from transformers import ViTConfig, ViTForImageClassification
 
 from autotimm_widgets.interpretation import GradCAM, GradCAMPlusPlus
+
+from helpers.images import random_image
+from helpers.models import ModelSnapshot
 
 
 @pytest.mark.parametrize(

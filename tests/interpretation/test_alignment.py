@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import square_image
 from PIL import Image
 
 from autotimm_widgets.interpretation import GradCAM, GradCAMPlusPlus
+
+from helpers.images import square_image
 
 
 def peak(heatmap: np.ndarray) -> tuple[int, int]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import BrightSpotNet, ModelSnapshot, square_image
 
 from autotimm_widgets.interpretation.metrics import (
     deletion,
@@ -13,6 +12,9 @@ from autotimm_widgets.interpretation.metrics import (
     faithfulness_curves,
     pointing_game,
 )
+
+from helpers.images import square_image
+from helpers.models import BrightSpotNet, ModelSnapshot
 
 IMAGE = square_image(40, 60, 10, 10, 12)
 MAP = np.random.default_rng(0).random((40, 60)).astype(np.float32)

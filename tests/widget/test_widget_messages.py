@@ -11,13 +11,14 @@ import math
 
 import numpy as np
 import pytest
-from conftest import random_image
-from reliability_cases import PREPROCESS, build_model, update
 
 from autotimm_widgets import ExplainerWidget
 from autotimm_widgets.interpretation import AttentionRollout, GradCAM
 from autotimm_widgets.widget.state import FRONT_END_FIELDS
 from autotimm_widgets.widget.view_guard import MAX_ERROR_CHARS
+
+from helpers.images import random_image
+from helpers.reliability_cases import PREPROCESS, build_model, update
 
 IMAGE = random_image(48, 64, seed=5)
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import matplotlib
 import numpy as np
 import pytest
-from conftest import ModelSnapshot, random_image
-from forward_counter import forward_batches
 from matplotlib.figure import Figure
 
 from autotimm_widgets.interpretation import (
@@ -18,6 +16,10 @@ from autotimm_widgets.interpretation import (
     compare_figure,
     compare_methods,
 )
+
+from helpers.forward_counter import forward_batches
+from helpers.images import random_image
+from helpers.models import ModelSnapshot
 
 
 def test_each_map_equals_its_method_alone(resnet18):

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import inspect
 import json
-import math
 
 import numpy as np
 import pytest
 import timm
 import torch
-from conftest import random_image
 
 import autotimm_widgets.interpretation as interpretation
 from autotimm_widgets.interpretation import (
@@ -32,17 +30,8 @@ from autotimm_widgets.interpretation import (
 from autotimm_widgets.interpretation.cam import BaseCAM
 from autotimm_widgets.interpretation.registry import _REGISTRY
 
-EXPECTED = [
-    "gradcam",
-    "gradcam++",
-    "integrated_gradients",
-    "attention_rollout",
-    "attention_flow",
-    "gradient_rollout",
-    "smoothgrad",
-]
-ALL_PARAMS = [(name, param) for name in EXPECTED for param in method_info(name).params]
-PARAM_IDS = [f"{name}.{param.name}" for name, param in ALL_PARAMS]
+from helpers.images import random_image
+from helpers.params import ALL_PARAMS, EXPECTED, PARAM_IDS, candidate_values, descriptor_allows
 
 
 @pytest.fixture(scope="module")
@@ -99,33 +88,6 @@ def test_a_param_default_is_its_constructors(name, param):
     assert param.default == (param.default if declared is inspect.Parameter.empty else declared)
     assert param.validate(param.default) == param.default
     json.dumps(param.describe())
-
-
-def candidate_values(param) -> list:
-    """Values around what a descriptor says is allowed: its bounds, past them, its choices, junk."""
-    if param.choices is not None:
-        return [*param.choices, "nope", "", 3, None]
-    if param.kind in (int, float):
-        low, high = param.minimum, param.maximum
-        values = [low, high, (low + high) / 2, low - 1, high + 1, math.nan, math.inf, "1", None, True]
-        if param.kind is int:
-            values += [int(low), int(high), int(low) - 1, int(high) + 1, np.int64(low), 2.5]
-        else:
-            values += [np.float32(low), low + 1e-9, high - 1e-6, high + 1e-6]
-        return values
-    return [True, False, 1, "x"]
-
-
-def descriptor_allows(param, value) -> bool:
-    if param.choices is not None:
-        return value in param.choices
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        return False
-    if param.kind is int and not isinstance(value, (int, np.integer)):
-        return False
-    if not math.isfinite(value) or value < param.minimum:
-        return False
-    return value <= param.maximum if param.maximum_inclusive else value < param.maximum
 
 
 @pytest.mark.parametrize("name, param", ALL_PARAMS, ids=PARAM_IDS)

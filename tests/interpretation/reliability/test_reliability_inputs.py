@@ -18,14 +18,16 @@ import numpy as np
 import psutil
 import pytest
 import torch
-from conftest import ModelSnapshot, random_image
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageOps
-from reliability_cases import CASES, CLASS_CASES, NUM_CLASSES, Case, build_model
 from torch import nn
 
 from autotimm_widgets.interpretation import BaseCAM, BaseInterpreter, GradCAM, GradCAMPlusPlus, SmoothGrad
+
+from helpers.images import random_image
+from helpers.models import ModelSnapshot
+from helpers.reliability_cases import CASES, CLASS_CASES, NUM_CLASSES, Case, build_model
 
 GOOD = random_image(48, 64, seed=7)
 HYPOTHESIS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import Cancelled, ModelSnapshot, assert_progress_bar_switch, cancel, hook_count, random_image
-from forward_counter import forward_batches
 
 from autotimm_widgets.interpretation import (
     BaseInterpreter,
@@ -17,6 +15,11 @@ from autotimm_widgets.interpretation import (
     SmoothGrad,
     _memory,
 )
+
+from helpers.forward_counter import forward_batches
+from helpers.images import random_image
+from helpers.models import ModelSnapshot, hook_count
+from helpers.progress import Cancelled, assert_progress_bar_switch, cancel
 
 SMALL = {"input_size": (32, 32)}
 

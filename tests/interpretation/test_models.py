@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 import timm
 import torch
-from conftest import ModelSnapshot, random_image
 from torch import nn
 
 from autotimm_widgets.interpretation import GradCAM
 from autotimm_widgets.interpretation.preprocessing import PreprocessConfig
+
+from helpers.images import random_image
+from helpers.models import ModelSnapshot
 
 
 class Wrapped(nn.Module):

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import ModelSnapshot, random_image
 from PIL import Image
 
 from autotimm_widgets.interpretation import GradCAM
+
+from helpers.images import random_image
+from helpers.models import ModelSnapshot
 
 
 @pytest.fixture

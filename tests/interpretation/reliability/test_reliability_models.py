@@ -8,9 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import ModelSnapshot, random_image
-from reliability_cases import CASES, build_model
 from torch import nn
+
+from helpers.images import random_image
+from helpers.models import ModelSnapshot
+from helpers.reliability_cases import CASES, build_model
 
 IMAGE = random_image(48, 64, seed=7)
 
