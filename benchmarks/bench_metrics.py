@@ -32,8 +32,8 @@ import torch
 from _timing import compare, device_name
 
 from autotimm_widgets.interpretation.metrics import faithfulness_curves
-from autotimm_widgets.interpretation.metrics.faithfulness import pixel_ranks, step_counts, step_images
 from autotimm_widgets.interpretation.metrics.removal import baseline_inputs
+from autotimm_widgets.interpretation.metrics.steps import pixel_ranks, step_counts, step_images
 from autotimm_widgets.interpretation.preprocessing import Preprocessor
 
 STEPS = 50

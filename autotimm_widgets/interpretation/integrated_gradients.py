@@ -37,7 +37,7 @@ from .gradients import class_gradients
 from .path_baselines import BASELINE, Baseline
 from .polarity import polarity_figure
 from .preprocessing import PreprocessSpec
-from .quadrature import STEPS, check_method, check_steps, quadrature
+from .quadrature import STEPS, Rule
 from .registry import register_method
 from .types import ImageInput, TargetClass
 
@@ -81,7 +81,7 @@ class IntegratedGradients(BaseInterpreter):
         internal_batch_size: int | None = None,
         preprocess: PreprocessSpec = None,
     ):
-        self._rule = _Rule.make(method, steps)
+        self._rule = Rule.make(method, steps)
         self._baseline = Baseline(baseline)
         self._internal_batch_size = positive_int(internal_batch_size, "internal_batch_size", allow_none=True)
         super().__init__(model, use_cuda, preprocess=preprocess)
@@ -95,7 +95,7 @@ class IntegratedGradients(BaseInterpreter):
 
     @steps.setter
     def steps(self, steps: int) -> None:
-        self._rule = _Rule.make(self._rule.method, steps)
+        self._rule = Rule.make(self._rule.method, steps)
 
     @property
     def method(self) -> str:
@@ -104,7 +104,7 @@ class IntegratedGradients(BaseInterpreter):
 
     @method.setter
     def method(self, method: str) -> None:
-        self._rule = _Rule.make(method, self._rule.steps)
+        self._rule = Rule.make(method, self._rule.steps)
 
     @property
     def baseline(self):
@@ -274,21 +274,6 @@ def integrate(
         del scaled, logits, grads
         advance(rows.numel())
     return total.mul_(deltas.unsqueeze(1).to(accumulate))
-
-
-@dataclass(frozen=True)
-class _Rule:
-    """A quadrature rule: name, steps, alphas (S,) and weights (S,), replaced as a whole."""
-
-    method: str
-    steps: int
-    alphas: torch.Tensor
-    weights: torch.Tensor
-
-    @classmethod
-    def make(cls, method: str, steps: int) -> _Rule:
-        steps = check_steps(steps)
-        return cls(check_method(method, steps), steps, *quadrature(method, steps))
 
 
 @dataclass(frozen=True)

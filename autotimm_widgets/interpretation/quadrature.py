@@ -23,6 +23,8 @@ trapezoid sum. We keep Captum's definition so that results agree with Captum; pr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from ._checks import positive_int
@@ -77,3 +79,18 @@ def quadrature(method: str, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
         "riemann_middle": (1.0 / (2 * n), 1.0 - 1.0 / (2 * n)),
     }[method]
     return torch.linspace(start, end, n, dtype=torch.float64), weights
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A quadrature rule: name, steps, alphas (S,) and weights (S,), replaced as a whole."""
+
+    method: str
+    steps: int
+    alphas: torch.Tensor
+    weights: torch.Tensor
+
+    @classmethod
+    def make(cls, method: str, steps: int) -> Rule:
+        steps = check_steps(steps)
+        return cls(check_method(method, steps), steps, *quadrature(method, steps))

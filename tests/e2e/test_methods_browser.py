@@ -143,5 +143,5 @@ def test_patch_click_moves_the_flow_source(notebook):
     assert root.locator(".atw-hint").is_visible()
 
 
-def test_no_errors_in_the_browser_console(notebook):
+def test_no_errors_in_the_browser_console_across_the_methods(notebook):
     assert [e for e in notebook.console_errors if "favicon" not in e and "Failed to load resource" not in e] == []

@@ -83,14 +83,6 @@ def test_predicted_class_is_the_default(resnet18):
     np.testing.assert_allclose(explainer.explain(image), explainer.explain(image, target_class=predicted))
 
 
-@pytest.mark.parametrize("value", [np.int64(4), torch.tensor(4), np.array(4)])
-def test_integer_like_classes_are_accepted(resnet18, value):
-    explainer = GradCAM(resnet18, use_cuda=False)
-    np.testing.assert_allclose(
-        explainer.explain(random_image(), target_class=value), explainer.explain(random_image(), target_class=4)
-    )
-
-
 @pytest.mark.parametrize(
     "value, error, words",
     [

@@ -178,7 +178,7 @@ def test_default_batches_fit_the_memory_budget(resnet18, monkeypatch):
 
 
 # -- progress and cancellation -----------------------------------------------------------------------
-def test_progress_after_every_internal_batch(resnet18, tiny_model):
+def test_smoothgrad_progress_after_every_internal_batch(resnet18, tiny_model):
     calls = []
     SmoothGrad(SquaredInput(tiny_model), num_samples=10, batch_size=4, seed=0).explain(
         half_and_half(), progress=lambda done, total: calls.append((done, total))
@@ -193,7 +193,7 @@ def test_progress_after_every_internal_batch(resnet18, tiny_model):
 
 
 @pytest.mark.parametrize("base_kind", ["gradcam", "ig"])
-def test_a_raising_progress_callback_cancels_at_once(train_model, base_kind):
+def test_smoothgrad_a_raising_progress_callback_cancels_at_once(train_model, base_kind):
     model = train_model
     snapshot = ModelSnapshot(model)
     base = (
@@ -212,7 +212,7 @@ def test_a_raising_progress_callback_cancels_at_once(train_model, base_kind):
     assert hook_count(model) == 0
 
 
-def test_explain_batch_progress_bar_can_be_turned_off(tiny_model, capsys):
+def test_smoothgrad_explain_batch_progress_bar_can_be_turned_off(tiny_model, capsys):
     smooth = SmoothGrad(SquaredInput(tiny_model), num_samples=2, seed=0)
     assert_progress_bar_switch(smooth, [half_and_half()] * 3, "SmoothGrad", capsys)
 
@@ -230,7 +230,7 @@ def test_explain_batch_progress_bar_can_be_turned_off(tiny_model, capsys):
         ({"seed": "abc"}, TypeError, ["seed", "Generator"]),
     ],
 )
-def test_bad_arguments_are_refused_by_name(tiny_model, kwargs, error, words):
+def test_smoothgrad_bad_arguments_are_refused_by_name(tiny_model, kwargs, error, words):
     with pytest.raises(error) as info:
         SmoothGrad(SquaredInput(tiny_model), **kwargs)
     for word in words:
@@ -256,7 +256,7 @@ def test_base_that_is_not_an_explainer_is_refused(train_model):
     ],
     ids=["class-range", "nan-image", "progress-type", "class-count"],
 )
-def test_call_errors_leave_the_model_unchanged(train_model, call):
+def test_smoothgrad_call_errors_leave_the_model_unchanged(train_model, call):
     model = train_model
     snapshot = ModelSnapshot(model)
     smooth = SmoothGrad(GradCAM(model, use_cuda=False), num_samples=2, seed=0)

@@ -42,6 +42,7 @@ from ._validation import (
     check_curve_steps,
 )
 from .removal import baseline_inputs
+from .steps import pixel_ranks, step_counts, step_images
 
 KINDS = ("deletion", "insertion")
 
@@ -207,20 +208,6 @@ def deletion_insertion(
 
 
 # -- the computation ---------------------------------------------------------------------
-def pixel_ranks(maps: torch.Tensor) -> torch.Tensor:
-    """(G, h, w) maps -> (G, h*w) int32 rank of each pixel, 0 = most important (ties in raster order)."""
-    flat = maps.flatten(1)
-    order = torch.argsort(flat, dim=1, descending=True, stable=True)
-    positions = torch.arange(flat.shape[1], device=flat.device, dtype=torch.int32).expand_as(order)
-    return torch.empty_like(order, dtype=torch.int32).scatter_(1, order, positions)
-
-
-def step_counts(steps: int, num_pixels: int, device) -> torch.Tensor:
-    """(S,) int32 number of pixels deleted (or inserted) at each step: round(f * N), f = 0 .. 1."""
-    fractions = torch.linspace(0.0, 1.0, steps, device=device, dtype=torch.float64)
-    return torch.round(fractions * num_pixels).to(torch.int32)
-
-
 def _group_classes(model: nn.Module, inputs: torch.Tensor, requested: list[int | None]) -> torch.Tensor:
     """(G,) classes to score; ``None`` entries take the predicted class (one extra forward, only then)."""
     if all(c is not None for c in requested):
@@ -228,37 +215,6 @@ def _group_classes(model: nn.Module, inputs: torch.Tensor, requested: list[int |
     logits = logits_of(model(inputs))
     check_range(requested, logits.shape[1])
     return resolve_classes(logits, class_tensor([[c] for c in requested], inputs.device))[:, 0]
-
-
-def step_images(
-    inputs: torch.Tensor,
-    base: torch.Tensor,
-    ranks: torch.Tensor,
-    counts: torch.Tensor,
-    insertion: torch.Tensor,
-    start: int,
-    stop: int,
-) -> torch.Tensor:
-    """Step images ``start .. stop-1`` (n, 3, h, w) of all curves of a group, without a loop over steps or pixels.
-
-    Item j is (image g, curve k, step s) in row-major order over (G, K, S): ``inputs`` where
-    the pixel is kept, ``base`` where it is deleted (deletion) or not yet inserted
-    (insertion). Each image's items come from one broadcast ``torch.where`` over its rank
-    mask, written straight into the output (no gathered copies of the image or baseline).
-    ``ranks`` (G, h*w) from :func:`pixel_ranks`, ``counts`` (S,) from :func:`step_counts`,
-    ``insertion`` (K,) bool.
-    """
-    _, channels, height, width = inputs.shape
-    steps = counts.numel()
-    per_image = insertion.numel() * steps
-    out = torch.empty(stop - start, channels, height, width, device=inputs.device, dtype=inputs.dtype)
-    for g in range(start // per_image, (stop - 1) // per_image + 1):
-        low, high = max(start, g * per_image), min(stop, (g + 1) * per_image)
-        item = torch.arange(low - g * per_image, high - g * per_image, device=inputs.device)
-        changed = ranks[g] < counts[item % steps, None]  # (m, h*w): pixels deleted (or inserted) so far
-        keep_image = (changed == insertion[item // steps, None]).view(-1, 1, height, width)
-        torch.where(keep_image, inputs[g], base[g], out=out[low - start : high - start])
-    return out
 
 
 def _group_scores(

@@ -1,9 +1,16 @@
-"""Every method on models in every state: train mode, frozen, compiled, DataParallel, half precision.
+"""Every registered method on models in every state, and the model's hygiene around each call.
 
-Each gives the plain eval-mode model's map, and leaves the model (and its wrapper) as it found it.
+States: train mode, frozen, compiled, DataParallel, half precision, a user's ``no_grad`` or
+``inference_mode``, existing ``.grad``. Each gives the plain eval-mode model's map and leaves
+the model (and its wrapper) as it found it: weights, modes, flags, ``.grad``, hooks; nothing
+it computed outlives the call, and failures (bad classes, a NaN image, a layer that raises
+mid-forward) leave it exactly as well.
 """
 
 from __future__ import annotations
+
+import gc
+import weakref
 
 import numpy as np
 import pytest
@@ -11,7 +18,7 @@ import torch
 from torch import nn
 
 from helpers.images import random_image
-from helpers.models import ModelSnapshot
+from helpers.models import ModelSnapshot, hook_count
 from helpers.reliability_cases import CASES, build_model
 
 IMAGE = random_image(48, 64, seed=7)
@@ -51,6 +58,82 @@ def test_data_parallel_is_explained_through_its_module(case):
     model = nn.DataParallel(build_model(spec.arch))
     np.testing.assert_allclose(explain_unchanged(spec, model), expected, atol=1e-5)
     assert spec.build(model).model is model.module
+
+
+def test_no_grad_is_left_and_existing_grads_are_left_alone(case):
+    spec, expected = case
+    model = build_model(spec.arch)
+    snapshot = ModelSnapshot(model)
+    spec.build(model).explain(IMAGE)
+    assert all(p.grad is None for p in model.parameters())
+    snapshot.assert_unchanged()
+    model(torch.randn(1, 3, 64, 64)).sum().backward()
+    np.testing.assert_allclose(explain_unchanged(spec, model), expected, atol=1e-5)
+
+
+def test_under_no_grad_and_inference_mode(case):
+    spec, expected = case
+    model = build_model(spec.arch)
+    for context in (torch.no_grad, torch.inference_mode):
+        with context():
+            np.testing.assert_allclose(explain_unchanged(spec, model), expected, atol=1e-5)
+
+
+CALL_ERRORS = {
+    "class-out-of-range": lambda e: e.explain(IMAGE, target_class=10),
+    "float-class": lambda e: e.explain(IMAGE, target_class=2.0),
+    "nan-image": lambda e: e.explain(np.full((8, 8, 3), np.nan, np.float32)),
+    "class-count": lambda e: e.explain_batch([IMAGE] * 2, target_classes=[1]),
+}
+
+
+@pytest.mark.parametrize("error", list(CALL_ERRORS))
+def test_a_refused_call_leaves_no_hook_and_no_change(case, error):
+    spec, expected = case
+    model = build_model(spec.arch).train()
+    snapshot = ModelSnapshot(model)
+    explainer = spec.build(model)
+    with pytest.raises((TypeError, ValueError)):
+        CALL_ERRORS[error](explainer)
+    snapshot.assert_unchanged()
+    np.testing.assert_allclose(explainer.explain(IMAGE), expected, atol=1e-5)  # and it still works
+    snapshot.assert_unchanged()
+
+
+def test_an_error_raised_mid_forward_removes_every_hook(case):
+    spec, _ = case
+    model = build_model(spec.arch)
+    last = list(model.children())[-1]
+
+    def explode(*_):
+        raise RuntimeError("boom")
+
+    handle = last.register_forward_hook(explode)
+    before = hook_count(model)
+    with pytest.raises(RuntimeError, match="boom"):
+        spec.build(model).explain(IMAGE)
+    assert hook_count(model) == before
+    handle.remove()
+
+
+def test_no_activation_or_graph_outlives_a_call(case):
+    spec, _ = case
+    model = build_model(spec.arch)
+    outputs = []
+    leaves = [m for m in model.modules() if next(m.children(), None) is None]
+    handles = [m.register_forward_hook(lambda _m, _i, o: outputs.append(weakref.ref(o))) for m in leaves]
+    spec.build(model).explain(IMAGE)
+    for handle in handles:
+        handle.remove()
+    gc.collect()
+    assert outputs and all(ref() is None for ref in outputs)
+
+
+def test_a_cpu_model_is_neither_moved_nor_copied(case):
+    spec, _ = case
+    model = build_model(spec.arch)
+    explainer = spec.build(model)
+    assert explainer.device.type == "cpu" and explainer.model is model
 
 
 def _compile_counters():
