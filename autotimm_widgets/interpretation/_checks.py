@@ -32,3 +32,11 @@ def check_batch_size(batch_size) -> int:
     if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int; got {batch_size!r}.")
     return int(batch_size)
+
+
+def at_most(value, maximum, name: str, why: str = ""):
+    """``value`` if it is at most ``maximum``, else ``ValueError`` naming both (and ``why``)."""
+    if value > maximum:
+        reason = f" ({why})" if why else ""
+        raise ValueError(f"{name} must be at most {maximum}{reason}; got {value}.")
+    return value

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ._checks import positive_int
+from ._checks import at_most, positive_int
 from .registry import Param
 
 METHODS = ("gausslegendre", "riemann_trapezoid", "riemann_left", "riemann_right", "riemann_middle")
@@ -36,12 +36,8 @@ MAX_STEPS = 10_000  # each step is a forward and backward pass; more only costs 
 
 def check_steps(steps) -> int:
     """Return ``steps`` as an int in [1, ``MAX_STEPS``], or raise ``TypeError``/``ValueError`` naming the problem."""
-    steps = positive_int(steps, "steps")
-    if steps > MAX_STEPS:
-        raise ValueError(
-            f"steps must be at most {MAX_STEPS} (a few hundred already make the quadrature error negligible); got {steps}."
-        )
-    return steps
+    why = "a few hundred already make the quadrature error negligible"
+    return at_most(positive_int(steps, "steps"), MAX_STEPS, "steps", why)
 
 
 STEPS = Param("steps", int, check_steps, "Steps", minimum=1, maximum=MAX_STEPS)

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ._checks import non_negative, positive_int
+from ._checks import at_most, non_negative, positive_int
 from ._memory import RowSizer
 from ._model import logits_of
 from ._progress import check_progress, tracking, worth
@@ -37,20 +37,13 @@ MAX_SAMPLES = 1000  # each sample is a pass of the base explainer
 
 def check_noise_level(noise_level) -> float:
     """``noise_level`` as a float in [0, ``MAX_NOISE_LEVEL``]."""
-    value = non_negative(noise_level, "noise_level")
-    if value > MAX_NOISE_LEVEL:
-        raise ValueError(
-            f"noise_level must be at most {MAX_NOISE_LEVEL} (a fraction of the input's range); got {value}."
-        )
-    return value
+    why = "a fraction of the input's range"
+    return at_most(non_negative(noise_level, "noise_level"), MAX_NOISE_LEVEL, "noise_level", why)
 
 
 def check_num_samples(num_samples) -> int:
     """``num_samples`` as an int in [1, ``MAX_SAMPLES``]."""
-    value = positive_int(num_samples, "num_samples")
-    if value > MAX_SAMPLES:
-        raise ValueError(f"num_samples must be at most {MAX_SAMPLES}; got {value}.")
-    return value
+    return at_most(positive_int(num_samples, "num_samples"), MAX_SAMPLES, "num_samples")
 
 
 def check_base_method(name) -> str:

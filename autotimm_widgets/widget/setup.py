@@ -74,18 +74,9 @@ def set_up(
     probs = torch.sigmoid(logits) if score == "sigmoid" else torch.softmax(logits, dim=0)
     names = resolve_class_names(model, int(probs.shape[0]), class_names)
     top = torch.topk(probs, min(top_k, int(probs.shape[0])))
-    return WidgetSetup(
-        display=display,
-        explain_input=explain_input,
-        image_size=image_size,
-        probabilities=probs,
-        score=score,
-        names=names,
-        top_classes=[int(i) for i in top.indices],
-        offered=offered,
-        probe=probe,
-        grid=_token_grid(model, probe),
-    )
+    top_classes = [int(i) for i in top.indices]
+    grid = _token_grid(model, probe)
+    return WidgetSetup(display, explain_input, image_size, probs, score, names, top_classes, offered, probe, grid)
 
 
 def _display_image(image, explainer, max_side: int):

@@ -63,20 +63,14 @@ def timm_eva() -> nn.Module:
     ).eval()
 
 
-def hf_vit(attn_implementation: str) -> nn.Module:
+def hf_vit(attn_implementation: str, image_size: int = 32) -> nn.Module:
     """Hugging Face ``ViTForImageClassification`` from a small ``ViTConfig`` (32 px, 4x4 patches)."""
     from transformers import ViTConfig, ViTForImageClassification
 
     torch.manual_seed(0)
+    size = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
     config = ViTConfig(
-        image_size=32,
-        patch_size=8,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        num_labels=5,
-        attn_implementation=attn_implementation,
+        image_size=image_size, patch_size=8, num_labels=5, attn_implementation=attn_implementation, **size
     )
     return ViTForImageClassification(config).eval()
 

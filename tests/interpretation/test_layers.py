@@ -8,10 +8,10 @@ import timm
 import torch
 import torchvision
 from torch import nn
-from transformers import ViTConfig, ViTForImageClassification
 
 from autotimm_widgets.interpretation import GradCAM, GradCAMPlusPlus
 
+from helpers.attention_zoo import hf_vit
 from helpers.images import random_image
 from helpers.models import ModelSnapshot
 
@@ -86,18 +86,7 @@ def test_torchvision_vit_token_layer():
 
 @pytest.mark.parametrize("attn", ["eager", "sdpa"])
 def test_hugging_face_vit(attn):
-    torch.manual_seed(0)
-    config = ViTConfig(
-        image_size=64,
-        patch_size=8,
-        num_hidden_layers=2,
-        hidden_size=32,
-        num_attention_heads=2,
-        intermediate_size=64,
-        num_labels=5,
-        attn_implementation=attn,
-    )
-    model = ViTForImageClassification(config).eval()
+    model = hf_vit(attn, image_size=64)
     explainer = GradCAM(model, use_cuda=False)
     assert explainer.target_layer.endswith("1.layernorm_before")
     assert explainer.preprocessor.config.input_size == (64, 64)

@@ -15,14 +15,6 @@ from helpers.images import random_image, square_image
 from helpers.models import ModelSnapshot
 
 
-@pytest.fixture
-def widget(resnet18):
-    w = ExplainerWidget(resnet18, random_image(120, 160), use_cuda=False)
-    w.wait(60)
-    yield w
-    w.close()
-
-
 def test_initial_state_is_the_predicted_class_with_a_map(widget, resnet18):
     assert widget.status == "idle" and widget.error == ""
     explainer = GradCAM(resnet18, use_cuda=False)

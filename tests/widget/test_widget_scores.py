@@ -8,16 +8,6 @@ import pytest
 
 from autotimm_widgets import ExplainerWidget
 
-from helpers.images import random_image
-
-
-@pytest.fixture
-def widget(resnet18):
-    w = ExplainerWidget(resnet18, random_image(120, 160), use_cuda=False)
-    w.wait(60)
-    yield w
-    w.close()
-
 
 def test_scores_of_the_current_map(widget, resnet18):
     from autotimm_widgets.interpretation.metrics import deletion_insertion

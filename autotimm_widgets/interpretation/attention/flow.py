@@ -31,20 +31,13 @@ from ..types import ImageInput
 from .capture import check_attention_model, forward_with_attention
 from .layout import TokenLayout, as_token_index, token_layout
 from .maps import MaxFlow, Rollout, TokenMaps, patch_grid
-from .maths import DISCARD_RATIO, HEAD_FUSION, chain, check_discard_ratio, check_head_fusion, fuse_heads, transitions
+from .maths import TOKEN_MAP_METHOD, chain, check_discard_ratio, check_head_fusion, fuse_heads, transitions
 from .rollout import _class_agnostic
 
 METHODS = ("rollout", "maxflow")
 
 
-@register_method(
-    "attention_flow",
-    label="Attention flow",
-    params=(HEAD_FUSION, DISCARD_RATIO),
-    class_specific=False,
-    needs_attention=True,
-    takes_patch=True,
-)
+@register_method("attention_flow", label="Attention flow", takes_patch=True, **TOKEN_MAP_METHOD)
 class AttentionFlow(BaseInterpreter):
     """Attention flow from the token ``target_patch`` to the image's patches.
 

@@ -52,6 +52,10 @@ DISCARD_RATIO = Param(
 )
 
 
+# What rollout and flow register with: their parameters and capabilities.
+TOKEN_MAP_METHOD = {"params": (HEAD_FUSION, DISCARD_RATIO), "class_specific": False, "needs_attention": True}
+
+
 def fuse_heads(attention: torch.Tensor, head_fusion: str) -> torch.Tensor:
     """(B, heads, T, T) -> (B, T, T) by the mean, max or min over heads, in float32 or wider."""
     attention = attention.to(torch.promote_types(attention.dtype, torch.float32))

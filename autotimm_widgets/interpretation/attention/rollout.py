@@ -24,16 +24,10 @@ from ..types import ImageInput
 from .capture import check_attention_model, forward_with_attention
 from .layout import TokenLayout, token_layout
 from .maps import Rollout, patch_grid, source_weights
-from .maths import DISCARD_RATIO, HEAD_FUSION, check_discard_ratio, check_head_fusion, fuse_heads, rollout
+from .maths import TOKEN_MAP_METHOD, check_discard_ratio, check_head_fusion, fuse_heads, rollout
 
 
-@register_method(
-    "attention_rollout",
-    label="Attention rollout",
-    params=(HEAD_FUSION, DISCARD_RATIO),
-    class_specific=False,
-    needs_attention=True,
-)
+@register_method("attention_rollout", label="Attention rollout", **TOKEN_MAP_METHOD)
 class AttentionRollout(BaseInterpreter):
     """Attention rollout (Abnar & Zuidema 2020) as popularised by vit-explain, with its bugs fixed.
 
