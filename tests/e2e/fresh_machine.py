@@ -37,7 +37,7 @@ def clone(dest: Path, ref: str | None = None) -> Path:
     once into a new repository, so uncommitted changes are what is tested)."""
     if ref is None:
         sys.path.insert(0, str(REPO / "tests"))
-        from distribution import working_tree_copy
+        from helpers.distribution import working_tree_copy
 
         working_tree_copy(dest)
         git = ["git", "-c", "user.name=fresh", "-c", "user.email=fresh@localhost", "-c", "init.defaultBranch=main"]
