@@ -201,5 +201,6 @@ def _create_wrapper(info: MethodInfo, model, params: dict):
 
 
 def _load_methods() -> None:
-    """Import the modules that define the methods (they register themselves on import)."""
-    from . import attention, gradcam, gradcam_plusplus, integrated_gradients, smoothgrad  # noqa: F401
+    """Import the package, whose ``__init__`` imports every method's module (each registers
+    itself on import)."""
+    import autotimm_widgets.interpretation  # noqa: F401

@@ -31,7 +31,7 @@ from autotimm_widgets.interpretation.cam import BaseCAM
 from autotimm_widgets.interpretation.registry import _REGISTRY
 
 from helpers.images import random_image
-from helpers.params import ALL_PARAMS, EXPECTED, PARAM_IDS, candidate_values, descriptor_allows
+from helpers.params import ALL_PARAMS, CORE, PARAM_IDS, candidate_values, descriptor_allows
 
 
 @pytest.fixture(scope="module")
@@ -46,10 +46,15 @@ def vit():
     return timm.create_model("test_vit", pretrained=False, num_classes=4).eval()
 
 
-def test_list_methods_names_every_method_and_filters_by_model(cnn, vit):
-    assert list_methods() == EXPECTED
-    assert list_methods(vit) == EXPECTED
-    assert list_methods(cnn) == ["gradcam", "gradcam++", "integrated_gradients", "smoothgrad"]
+def test_list_methods_names_every_method_in_order_and_filters_by_model(cnn, vit):
+    names = list_methods()
+    assert [n for n in names if n in CORE] == CORE  # the contract's methods, in the documented order
+    caps = [method_info(n).capabilities for n in names]
+    groups = [(c.wrapper, c.needs_attention) for c in caps]
+    assert groups == sorted(groups)  # attribution methods, then attention methods, then wrappers
+    assert list_methods(vit) == names
+    assert list_methods(cnn) == [n for n, c in zip(names, caps, strict=True) if not c.needs_attention]
+    assert {"gradcam", "gradcam++", "integrated_gradients", "smoothgrad"} <= set(list_methods(cnn))
 
 
 def test_every_public_explainer_class_is_registered():
