@@ -12,6 +12,7 @@ from .preprocessing import PreprocessConfig
 from .registry import Capabilities, MethodInfo, Param, create_explainer, list_methods, method_info, register_method
 from .smoothgrad import SmoothGrad
 from .types import ImageBatch, ImageInput, TargetClass, TargetClasses
+from .xgradcam import XGradCAM
 
 __all__ = [
     "AttentionFlow",
@@ -35,6 +36,7 @@ __all__ = [
     "TargetClass",
     "TargetClasses",
     "TokenLayout",
+    "XGradCAM",
     "compare_figure",
     "compare_methods",
     "create_explainer",

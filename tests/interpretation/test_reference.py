@@ -1,4 +1,4 @@
-"""GradCAM and GradCAM++ agree with pytorch-grad-cam on the same model, layer, class and input.
+"""GradCAM, GradCAM++ and XGradCAM agree with pytorch-grad-cam on the same model, layer, class and input.
 
 Definitions differ in two places on purpose, neither of which moves a map:
 * normalisation: pytorch-grad-cam scales with ``(x - min) / (max + 1e-7)``, we with
@@ -16,11 +16,12 @@ import timm
 import torch
 from pytorch_grad_cam import GradCAM as ReferenceGradCAM
 from pytorch_grad_cam import GradCAMPlusPlus as ReferenceGradCAMPlusPlus
+from pytorch_grad_cam import XGradCAM as ReferenceXGradCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
-from autotimm_widgets.interpretation import GradCAM, GradCAMPlusPlus
+from autotimm_widgets.interpretation import GradCAM, GradCAMPlusPlus, XGradCAM
 
-PAIRS = [(GradCAM, ReferenceGradCAM), (GradCAMPlusPlus, ReferenceGradCAMPlusPlus)]
+PAIRS = [(GradCAM, ReferenceGradCAM), (GradCAMPlusPlus, ReferenceGradCAMPlusPlus), (XGradCAM, ReferenceXGradCAM)]
 
 
 def reference_raw_cam(reference, inputs, target_class):
@@ -49,7 +50,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("ours_cls, reference_cls", PAIRS, ids=["gradcam", "gradcam++"])
+@pytest.mark.parametrize("ours_cls, reference_cls", PAIRS, ids=["gradcam", "gradcam++", "xgradcam"])
 @pytest.mark.parametrize("arch, layer, reshape", CASES, ids=[f"{arch}-{layer}" for arch, layer, _ in CASES])
 def test_matches_pytorch_grad_cam(ours_cls, reference_cls, arch, layer, reshape):
     torch.manual_seed(0)
