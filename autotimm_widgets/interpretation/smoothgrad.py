@@ -71,7 +71,8 @@ class SmoothGrad(BaseInterpreter):
             memory, by the rule in ``_memory`` applied to ``base.rows_per_input`` rows per copy
             (1 for GradCAM, ``steps`` for IG).
         seed: ``None`` draws from PyTorch's global generator (reproducible after
-            ``torch.manual_seed``); an int makes every call give the same result; a
+            ``torch.manual_seed``); an int makes every call give the same result, and gives
+            each image of ``explain_batch`` the noise it gets alone (so it equals ``explain``); a
             ``torch.Generator`` on the explainer's device is used as it is (its state advances;
             calls from several threads draw from it in the order the model lock lets them run).
     """
@@ -130,15 +131,13 @@ class SmoothGrad(BaseInterpreter):
         per_image = targets.tolist()
         count, samples = inputs.shape[0], self.num_samples
         sigma = self.noise_level * (inputs.amax(dim=(1, 2, 3)) - inputs.amin(dim=(1, 2, 3)))
-        generator = self._generator()
+        draw = _NoiseDraws(self.seed, samples, inputs)
         batch = self.batch_size or max(1, self._sizer.rows(inputs) // base.rows_per_input)
         sums = None
         for start in range(0, count * samples, batch):
             stop = min(count * samples, start + batch)
             image = torch.arange(start, stop, device=inputs.device).div(samples, rounding_mode="floor")
-            noise = torch.randn(
-                (stop - start, *inputs.shape[1:]), generator=generator, device=inputs.device, dtype=inputs.dtype
-            )
+            noise = draw(start, stop)
             noisy = inputs[image].addcmul_(sigma[image].view(-1, 1, 1, 1), noise)
             with worth((stop - start) * base.rows_per_input):
                 maps = base.attribute_batch(noisy, [per_image[r // samples] for r in range(start, stop)]).maps
@@ -149,12 +148,36 @@ class SmoothGrad(BaseInterpreter):
             sums.index_add_(0, image, maps.to(sums.dtype))
         return BatchAttribution(sums / samples, logits.detach(), targets)
 
-    def _generator(self) -> torch.Generator | None:
-        if isinstance(self.seed, torch.Generator):
-            return self.seed
-        if self.seed is None:
-            return None
-        return torch.Generator(device=self.device).manual_seed(self.seed)
+
+class _NoiseDraws:
+    """The noise of rows ``start .. stop-1`` of a batch's (image, sample) rows, image-major.
+
+    An int seed gives every image the ``num_samples`` draws it gets when explained alone (one
+    ``randn`` of all its samples from a generator seeded with it), so ``explain_batch`` equals
+    ``explain``; a ``torch.Generator`` (or None: torch's global generator) is drawn from in row
+    order, its state advancing from call to call.
+    """
+
+    def __init__(self, seed, samples: int, inputs: torch.Tensor):
+        self.seed, self.samples = seed, samples
+        self.shape, self.device, self.dtype = inputs.shape[1:], inputs.device, inputs.dtype
+        self.per_image: dict[int, torch.Tensor] = {}
+
+    def __call__(self, start: int, stop: int) -> torch.Tensor:
+        options = {"device": self.device, "dtype": self.dtype}
+        if not isinstance(self.seed, int):
+            return torch.randn((stop - start, *self.shape), generator=self.seed, **options)
+        parts = []
+        first, last = start // self.samples, (stop - 1) // self.samples
+        for image in range(first, last + 1):
+            if image not in self.per_image:
+                generator = torch.Generator(device=self.device).manual_seed(self.seed)
+                self.per_image[image] = torch.randn((self.samples, *self.shape), generator=generator, **options)
+            offset = image * self.samples
+            parts.append(self.per_image[image][max(start, offset) - offset : min(stop, offset + self.samples) - offset])
+        for done in [i for i in self.per_image if i < last]:  # images whose rows are all drawn
+            del self.per_image[done]
+        return torch.cat(parts)
 
 
 def _check_seed(seed, device: torch.device):

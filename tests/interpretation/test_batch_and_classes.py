@@ -7,10 +7,11 @@ import pytest
 import torch
 from PIL import Image
 
-from autotimm_widgets.interpretation import GradCAM, GradCAMPlusPlus
+from autotimm_widgets.interpretation import GradCAM
 
 from helpers.forward_counter import forward_batches
 from helpers.images import random_image
+from helpers.reliability_cases import ALL_CASES, build_model
 
 
 def mixed_images():
@@ -23,15 +24,17 @@ def mixed_images():
     ]
 
 
-@pytest.mark.parametrize("method", [GradCAM, GradCAMPlusPlus])
-def test_batch_equals_per_image_explain(resnet18, method):
-    explainer = method(resnet18, use_cuda=False)
+@pytest.mark.parametrize("name", list(ALL_CASES))
+def test_batch_equals_per_image_explain_for_every_method(name):
+    """Every registered method on every model it applies to: mixed sizes and forms, mixed classes."""
+    case = ALL_CASES[name]
+    explainer = case.build(build_model(case.arch))
     images = mixed_images()
-    classes = [3, None, 0, 9, None]
+    classes = [3, None, 0, 4, None] if case.takes_class else None
     batched = explainer.explain_batch(images, target_classes=classes, batch_size=4)
-    for image, target, heatmap in zip(images, classes, batched, strict=True):
-        single = explainer.explain(image, target_class=target)
-        assert heatmap.shape == single.shape
+    for index, (image, heatmap) in enumerate(zip(images, batched, strict=True)):
+        single = explainer.explain(image, target_class=None if classes is None else classes[index])
+        assert heatmap.shape == single.shape == np.asarray(image).shape[:2]
         np.testing.assert_allclose(heatmap, single, atol=1e-5)
 
 

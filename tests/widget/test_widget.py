@@ -9,7 +9,7 @@ import torch
 import traitlets
 
 from autotimm_widgets import ExplainerWidget
-from autotimm_widgets.interpretation import GradCAM, GradCAMPlusPlus
+from autotimm_widgets.interpretation import GradCAM, GradCAMPlusPlus, method_info
 
 from helpers.images import random_image, square_image
 from helpers.models import ModelSnapshot
@@ -23,7 +23,8 @@ def test_initial_state_is_the_predicted_class_with_a_map(widget, resnet18):
         widget.heatmap, explainer.explain(random_image(120, 160), widget.target_class), atol=1e-5
     )
     assert widget.heatmap.shape == (120, 160) and widget.heatmap.dtype == np.float32
-    assert widget._methods == ["gradcam", "gradcam++", "integrated_gradients"]  # no attention: not a ViT
+    assert widget._methods[:3] == ["gradcam", "gradcam++", "integrated_gradients"]
+    assert not any(method_info(m).capabilities.needs_attention for m in widget._methods)  # not a ViT
     assert [c["name"] for c in widget._top_classes][:1] == [f"class {widget.target_class}"]
 
 
