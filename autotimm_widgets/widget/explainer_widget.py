@@ -128,7 +128,8 @@ class ExplainerWidget(UntrustedViewGuard, WidgetState):
             options={"preprocess": preprocess, "score": setup.score},
         )
         # The probe is the automatic-layer GradCAM the first request needs: reuse it (and its layer trace).
-        self._session.explainer(METHODS["gradcam"].explainer_key({"target_layer": None}), lambda: setup.probe)
+        probe_key = METHODS[setup.probe.method_name].explainer_key({"target_layer": None})
+        self._session.explainer(probe_key, lambda: setup.probe)
         self._current_map: np.ndarray | None = None
         self._last_progress = 0.0
         self._engine = ComputeEngine(

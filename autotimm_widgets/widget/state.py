@@ -36,7 +36,7 @@ MethodParamTraits = types.new_class(
 class WidgetState(MethodParamTraits):
     """Two-way state traits with their validators (see the module docstring)."""
 
-    method = t.Unicode("gradcam").tag(sync=True)
+    method = t.Unicode("").tag(sync=True)  # set to the first offered method on construction
     target_class = t.Int(0).tag(sync=True)
     layer = t.Unicode("").tag(sync=True)
     smoothgrad = t.Bool(False).tag(sync=True)
