@@ -6,8 +6,11 @@ from .base import BaseInterpreter, BatchAttribution
 from .cam import BaseCAM
 from .compare import compare_figure, compare_methods
 from .gradcam import GradCAM
+from .gradcam_elementwise import GradCAMElementWise
 from .gradcam_plusplus import GradCAMPlusPlus
+from .hirescam import HiResCAM
 from .integrated_gradients import IntegratedGradients
+from .layercam import LayerCAM
 from .preprocessing import PreprocessConfig
 from .registry import Capabilities, MethodInfo, Param, create_explainer, list_methods, method_info, register_method
 from .smoothgrad import SmoothGrad
@@ -22,11 +25,14 @@ __all__ = [
     "BatchAttribution",
     "Capabilities",
     "GradCAM",
+    "GradCAMElementWise",
     "GradCAMPlusPlus",
     "GradientWeightedRollout",
+    "HiResCAM",
     "ImageBatch",
     "ImageInput",
     "IntegratedGradients",
+    "LayerCAM",
     "LayerInfo",
     "MethodInfo",
     "Param",

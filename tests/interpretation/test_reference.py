@@ -1,4 +1,4 @@
-"""GradCAM, GradCAM++ and XGradCAM agree with pytorch-grad-cam on the same model, layer, class and input.
+"""Every CAM we share with pytorch-grad-cam agrees with it on the same model, layer, class and input.
 
 Definitions differ in two places on purpose, neither of which moves a map:
 * normalisation: pytorch-grad-cam scales with ``(x - min) / (max + 1e-7)``, we with
@@ -15,13 +15,23 @@ import pytest
 import timm
 import torch
 from pytorch_grad_cam import GradCAM as ReferenceGradCAM
+from pytorch_grad_cam import GradCAMElementWise as ReferenceGradCAMElementWise
 from pytorch_grad_cam import GradCAMPlusPlus as ReferenceGradCAMPlusPlus
+from pytorch_grad_cam import HiResCAM as ReferenceHiResCAM
+from pytorch_grad_cam import LayerCAM as ReferenceLayerCAM
 from pytorch_grad_cam import XGradCAM as ReferenceXGradCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
-from autotimm_widgets.interpretation import GradCAM, GradCAMPlusPlus, XGradCAM
+from autotimm_widgets.interpretation import GradCAM, GradCAMElementWise, GradCAMPlusPlus, HiResCAM, LayerCAM, XGradCAM
 
-PAIRS = [(GradCAM, ReferenceGradCAM), (GradCAMPlusPlus, ReferenceGradCAMPlusPlus), (XGradCAM, ReferenceXGradCAM)]
+PAIRS = {
+    "gradcam": (GradCAM, ReferenceGradCAM),
+    "gradcam++": (GradCAMPlusPlus, ReferenceGradCAMPlusPlus),
+    "xgradcam": (XGradCAM, ReferenceXGradCAM),
+    "hirescam": (HiResCAM, ReferenceHiResCAM),
+    "gradcam_elementwise": (GradCAMElementWise, ReferenceGradCAMElementWise),
+    "layercam": (LayerCAM, ReferenceLayerCAM),
+}
 
 
 def reference_raw_cam(reference, inputs, target_class):
@@ -32,7 +42,7 @@ def reference_raw_cam(reference, inputs, target_class):
     activations = reference.activations_and_grads.activations[0].numpy()
     gradients = reference.activations_and_grads.gradients[0].numpy()
     layer = reference.target_layers[0]
-    cam = reference.get_cam_image(inputs, layer, None, activations, gradients)
+    cam = reference.get_cam_image(inputs, layer, None, activations, gradients, eigen_smooth=False)
     return np.maximum(cam, 0)[0]
 
 
@@ -50,7 +60,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("ours_cls, reference_cls", PAIRS, ids=["gradcam", "gradcam++", "xgradcam"])
+@pytest.mark.parametrize("ours_cls, reference_cls", list(PAIRS.values()), ids=list(PAIRS))
 @pytest.mark.parametrize("arch, layer, reshape", CASES, ids=[f"{arch}-{layer}" for arch, layer, _ in CASES])
 def test_matches_pytorch_grad_cam(ours_cls, reference_cls, arch, layer, reshape):
     torch.manual_seed(0)

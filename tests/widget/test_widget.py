@@ -23,7 +23,7 @@ def test_initial_state_is_the_predicted_class_with_a_map(widget, resnet18):
         widget.heatmap, explainer.explain(random_image(120, 160), widget.target_class), atol=1e-5
     )
     assert widget.heatmap.shape == (120, 160) and widget.heatmap.dtype == np.float32
-    assert widget._methods[:3] == ["gradcam", "gradcam++", "integrated_gradients"]
+    assert widget._methods[0] == "gradcam" and {"gradcam++", "integrated_gradients"} <= set(widget._methods)
     assert not any(method_info(m).capabilities.needs_attention for m in widget._methods)  # not a ViT
     assert [c["name"] for c in widget._top_classes][:1] == [f"class {widget.target_class}"]
 

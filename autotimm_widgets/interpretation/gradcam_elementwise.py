@@ -1,0 +1,20 @@
+"""GradCAMElementWise: HiResCAM with each element's negative contribution removed first."""
+
+from __future__ import annotations
+
+import torch
+
+from .cam import BaseCAM
+from .registry import register_method
+
+
+@register_method(
+    "gradcam_elementwise", label="GradCAM element-wise", takes_layer=True, smoothable=True, shared_classes=True
+)
+class GradCAMElementWise(BaseCAM):
+    """``sum_c relu(dy/dA_c * A_c)``, as pytorch-grad-cam's ``GradCAMElementWise``.
+    See :class:`BaseCAM` for the arguments."""
+
+    @classmethod
+    def cams(cls, activations: torch.Tensor, gradients: torch.Tensor) -> torch.Tensor:
+        return (gradients * activations[:, None]).clamp_min(0).sum(dim=2)
