@@ -105,3 +105,11 @@ def _as_list(value) -> list:
             raise ValueError(f"class indices must be a 1-D sequence; got an array of shape {value.shape}.")
         return list(value)
     return list(value)
+
+
+def refuse_classes(method: str, classes: Sequence[Sequence[int | None]], alternative: str) -> None:
+    """``ValueError`` if any class is requested from a class-agnostic ``method`` (``alternative``: what to use)."""
+    if any(c is not None for row in classes for c in row):
+        raise ValueError(
+            f"{method} does not depend on the class, so it takes no target class; for a class-specific map use {alternative}."
+        )

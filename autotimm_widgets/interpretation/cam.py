@@ -99,9 +99,20 @@ class BaseCAM(BaseInterpreter):
 
     def evidence(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> CamEvidence:
         """One forward pass and K backward passes through the head: what every CAM variant needs."""
+        activation, logits = self.layer_output(inputs, for_gradients=True)
+        targets = self._targets(logits, classes)
+        gradients = class_gradients(logits, activation, targets)
+        activation, gradients = self._to_spatial(activation.detach(), gradients, tuple(inputs.shape[-2:]))
+        return CamEvidence(activation, gradients, logits.detach(), targets)
+
+    def layer_output(self, inputs: torch.Tensor, for_gradients: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """The target layer's raw output for ``inputs`` and the logits (B, C), from one forward pass.
+
+        With ``for_gradients`` the output is part of an autograd graph of the layers after it
+        (those before run without autograd); otherwise nothing is recorded.
+        """
         name, module = self._layer_for(inputs)
-        # Layers before the target run without autograd: only the head is differentiated.
-        with capture_output(module, f"layer {name!r}", grad_from_here=True) as captured, torch.no_grad():
+        with capture_output(module, f"layer {name!r}", grad_from_here=for_gradients) as captured, torch.no_grad():
             logits = logits_of(self.model(inputs))
             activation = captured.output
         if activation is None:
@@ -111,19 +122,17 @@ class BaseCAM(BaseInterpreter):
                 f"layer {name!r} outputs shape {tuple(activation.shape)}; {type(self).__name__} needs a spatial "
                 f"(B, C, H, W) or token (B, N, C) output. Candidates: {[c.name for c in self.candidate_layers()]}."
             )
-        targets = self._targets(logits, classes)
-        gradients = class_gradients(logits, activation, targets)
-        activation, gradients = self._to_spatial(activation.detach(), gradients, tuple(inputs.shape[-2:]))
-        return CamEvidence(activation, gradients, logits.detach(), targets)
+        return activation, logits
 
     def _to_spatial(self, activation, gradients, input_hw):
-        """Float32 (B, C, h, w) activations and (B, K, C, h, w) gradients, also for token layers."""
+        """Float32 (B, C, h, w) activations and (B, K, C, h, w) gradients (or None), also for token layers."""
         dtype = torch.promote_types(activation.dtype, torch.float32)
-        activation, gradients = activation.to(dtype), gradients.to(dtype)
+        activation = activation.to(dtype)
+        gradients = None if gradients is None else gradients.to(dtype)
         if activation.ndim == 3:
             prefix, gh, gw = token_grid(activation.shape[1], input_hw, self._prefix_tokens, self._patch_size)
             activation = tokens_to_grid(activation, prefix, (gh, gw))
-            gradients = tokens_to_grid(gradients, prefix, (gh, gw))
+            gradients = None if gradients is None else tokens_to_grid(gradients, prefix, (gh, gw))
         return activation, gradients
 
     def _layer_for(self, inputs: torch.Tensor) -> tuple[str, nn.Module]:

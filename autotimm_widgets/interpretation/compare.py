@@ -57,7 +57,10 @@ def compare_methods(
     results: dict[str, np.ndarray] = {}
     cam = create_explainer("gradcam", model, target_layer=target_layer, **options)
     prepared = cam.prepare(image)
-    shared = [n for n in names if issubclass(method_info(n).cls, BaseCAM)]
+    # Gradient CAMs: one forward and backward pass serves them all.
+    shared = [
+        n for n in names if issubclass(method_info(n).cls, BaseCAM) and method_info(n).capabilities.class_specific
+    ]
     if shared:
         with explaining(model):
             evidence = cam.evidence(prepared.tensor, [classes])

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from .._model import explaining
+from .._targets import refuse_classes
 from ..base import BaseInterpreter, BatchAttribution
 from ..preprocessing import PreprocessSpec
 from ..registry import register_method
@@ -134,8 +135,4 @@ class AttentionRollout(BaseInterpreter):
 
 
 def _class_agnostic(method: str, classes: Sequence[Sequence[int | None]]) -> None:
-    if any(c is not None for row in classes for c in row):
-        raise ValueError(
-            f"{method} does not depend on the class, so it takes no target class; "
-            "for a class-specific attention map use GradientWeightedRollout."
-        )
+    refuse_classes(method, classes, "GradientWeightedRollout")

@@ -73,7 +73,7 @@ def test_class_agnostic_methods_refuse_any_class(models, name, value):
     spec = CASES[name]
     case = Subject(spec, models[spec.arch], spec.build(models[spec.arch]))
     integer = not isinstance(value, (float, str))
-    words = ["does not depend on the class", "GradientWeightedRollout"] if integer else ["int class index"]
+    words = ["does not depend on the class", "for a class-specific map use"] if integer else ["int class index"]
     call = lambda: case.explainer.explain(GOOD, target_class=value)  # noqa: E731
     assert_refused(case, call, ValueError if integer else TypeError, words)
 
