@@ -154,30 +154,24 @@ class _NoiseDraws:
 
     An int seed gives every image the ``num_samples`` draws it gets when explained alone (one
     ``randn`` of all its samples from a generator seeded with it), so ``explain_batch`` equals
-    ``explain``; a ``torch.Generator`` (or None: torch's global generator) is drawn from in row
-    order, its state advancing from call to call.
+    ``explain``; those draws are the same for every image, so they are made once per call. A
+    ``torch.Generator`` (or None: torch's global generator) is drawn from in row order, its
+    state advancing from call to call.
     """
 
     def __init__(self, seed, samples: int, inputs: torch.Tensor):
         self.seed, self.samples = seed, samples
         self.shape, self.device, self.dtype = inputs.shape[1:], inputs.device, inputs.dtype
-        self.per_image: dict[int, torch.Tensor] = {}
+        self.seeded: torch.Tensor | None = None  # (samples, C, h, w), for an int seed
 
     def __call__(self, start: int, stop: int) -> torch.Tensor:
         options = {"device": self.device, "dtype": self.dtype}
         if not isinstance(self.seed, int):
             return torch.randn((stop - start, *self.shape), generator=self.seed, **options)
-        parts = []
-        first, last = start // self.samples, (stop - 1) // self.samples
-        for image in range(first, last + 1):
-            if image not in self.per_image:
-                generator = torch.Generator(device=self.device).manual_seed(self.seed)
-                self.per_image[image] = torch.randn((self.samples, *self.shape), generator=generator, **options)
-            offset = image * self.samples
-            parts.append(self.per_image[image][max(start, offset) - offset : min(stop, offset + self.samples) - offset])
-        for done in [i for i in self.per_image if i < last]:  # images whose rows are all drawn
-            del self.per_image[done]
-        return torch.cat(parts)
+        if self.seeded is None:
+            generator = torch.Generator(device=self.device).manual_seed(self.seed)
+            self.seeded = torch.randn((self.samples, *self.shape), generator=generator, **options)
+        return self.seeded[torch.arange(start, stop, device=self.device) % self.samples]
 
 
 def _check_seed(seed, device: torch.device):

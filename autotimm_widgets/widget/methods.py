@@ -9,6 +9,7 @@ classes, so switching between them needs no model call).
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
@@ -18,7 +19,6 @@ from torch import nn
 
 from ..interpretation import SmoothGrad
 from ..interpretation._progress import ProgressCallback as Progress
-from ..interpretation.attention.capture import has_attention_layers
 from ..interpretation.registry import MethodInfo, create_explainer
 from .traits import SMOOTHING_PARAMS, widget_methods
 
@@ -81,9 +81,6 @@ class Method:
             + (("target_patch",) if caps.takes_patch else ())
         )
 
-    def applies_to(self, model: nn.Module) -> bool:
-        return self.info.applies_to(model)
-
     def key(self, state: Mapping) -> tuple:
         """Cache key: the method and its parameters (SmoothGrad's too when it is on)."""
         extra = SMOOTHGRAD_PARAMS if "smoothgrad" in self.params and state["smoothgrad"] else ()
@@ -100,16 +97,13 @@ class Method:
         """The session's key for this method's explainer built with ``config``."""
         return (self.name, *sorted(config.items()))
 
-    def explainer(self, session: Session, state: Mapping):
+    def compute(self, session: Session, state: Mapping, progress: Progress) -> dict[Hashable, np.ndarray]:
+        caps = self.info.capabilities
         config = self.config(state)
-        return session.explainer(
+        explainer = session.explainer(
             self.explainer_key(config),
             lambda: create_explainer(self.name, session.model, **config, **session.explainer_options),
         )
-
-    def compute(self, session: Session, state: Mapping, progress: Progress) -> dict[Hashable, np.ndarray]:
-        caps = self.info.capabilities
-        explainer = self.explainer(session, state)
         if caps.smoothable and state["smoothgrad"]:
             smooth = SmoothGrad(
                 explainer, noise_level=state["noise_level"], num_samples=state["num_samples"], seed=SMOOTHGRAD_SEED
@@ -118,9 +112,7 @@ class Method:
                 self.key(state): smooth.explain(session.image, target_class=state["target_class"], progress=progress)
             }
         if caps.takes_patch:  # one forward pass, then any source token for free
-            maps = session.explainer(
-                ("token maps", *self.explainer_key(self.config(state))), lambda: explainer.flow(session.image)
-            )
+            maps = session.explainer(("token maps", *self.explainer_key(config)), lambda: explainer.flow(session.image))
             return {self.key(state): maps.map(state["target_patch"])}
         if not caps.class_specific:
             return {self.key(state): explainer.explain(session.image)}
@@ -128,7 +120,7 @@ class Method:
             classes = list(dict.fromkeys([state["target_class"], *session.top_classes]))
             maps = explainer.explain(session.image, target_class=classes)
             return {self.key({**state, "target_class": c}): m for c, m in zip(classes, maps, strict=True)}
-        options = {"progress": progress} if "progress" in inspect.signature(explainer.explain).parameters else {}
+        options = {"progress": progress} if _takes_progress(type(explainer)) else {}
         return {self.key(state): explainer.explain(session.image, target_class=state["target_class"], **options)}
 
 
@@ -172,9 +164,10 @@ def compute_scores(session: Session, state: Mapping, progress: Progress, cached_
 METHODS = {info.name: Method(info) for info in widget_methods()}
 
 
-def is_vision_transformer(model: nn.Module) -> bool:
-    """True when the attention methods can read the model's self-attention layers."""
-    return has_attention_layers(model)
+@functools.cache
+def _takes_progress(cls: type) -> bool:
+    """True when ``cls.explain`` reports progress (``progress=``), checked once per class."""
+    return "progress" in inspect.signature(cls.explain).parameters
 
 
 def default_methods(model: nn.Module) -> list[str]:

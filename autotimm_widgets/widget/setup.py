@@ -16,9 +16,10 @@ from torch import nn
 from ..interpretation import GradCAM
 from ..interpretation._images import to_pixels
 from ..interpretation.attention import token_layout
+from ..interpretation.attention.capture import has_attention_layers
 from ..interpretation.preprocessing import resize_pixels
 from .class_names import resolve_class_names
-from .methods import METHODS, default_methods, is_vision_transformer
+from .methods import METHODS, default_methods
 from .serializers import fit_within
 
 
@@ -100,7 +101,7 @@ def _display_image(image, explainer, max_side: int):
 
 def _token_grid(model: nn.Module, explainer) -> dict:
     """The patch grid the view hit-tests clicks against ({} for models without attention)."""
-    if not is_vision_transformer(model):
+    if not has_attention_layers(model):
         return {}
     layout = token_layout(model, explainer.preprocessor.config.input_size)
     rows, cols = layout.grid

@@ -23,7 +23,7 @@ from .traits import PARAMS, VIEW_PARAMS, param_traits, validate_param
 # The state a map may depend on: the method, its class, layer and source patch, SmoothGrad's
 # switch, and every registered method parameter (one trait each, see ``traits``).
 COMPUTE_FIELDS = ("method", "target_class", "layer", "smoothgrad", *PARAMS, "target_patch")
-VIEW_FIELDS = ("opacity", "colormap")
+VIEW_FIELDS = tuple(VIEW_PARAMS)  # opacity, colormap: repainted in the browser alone
 FRONT_END_FIELDS = COMPUTE_FIELDS + VIEW_FIELDS  # all the view may set; the rest is read-only state
 
 
