@@ -66,7 +66,10 @@ def test_every_method_in_the_widget_computes_the_librarys_map(widget, vit, name)
         widget.smoothgrad = False
 
 
-@pytest.mark.parametrize("name, param", [(n, p) for n, p in ALL_PARAMS if p.name in PARAMS], ids=None)
+WIDGET_PARAMS = [(n, p) for n, p in ALL_PARAMS if p.name in PARAMS]
+
+
+@pytest.mark.parametrize("name, param", WIDGET_PARAMS, ids=[f"{n}.{p.name}" for n, p in WIDGET_PARAMS])
 def test_the_widget_accepts_a_value_exactly_when_the_core_does(widget, name, param):
     for value in candidate_values(param):
         try:
