@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from torch import nn
+
+from ._layout import NCHW, TOKENS, feature_channels, grid_shape
 
 LayerSpec = str | nn.Module | None
 
@@ -27,21 +29,42 @@ LayerSpec = str | nn.Module | None
 class LayerInfo:
     """A layer that makes sense to explain: its name, output shape without batch, and kind.
 
-    ``kind`` is ``"spatial"`` for (C, H, W) outputs and ``"tokens"`` for (N, C) outputs.
+    ``kind`` is ``"spatial"`` for grid outputs and ``"tokens"`` for (N, C) outputs; ``layout``
+    says where the channels are: ``"NCHW"`` (C, H, W), ``"NHWC"`` (H, W, C) or ``"tokens"``.
     """
 
     name: str
     shape: tuple[int, ...]
     kind: str
+    layout: str = NCHW
 
 
-def layer_kind(shape: tuple[int, ...]) -> str | None:
-    """``"spatial"`` for (B, C, H, W) with H*W > 1, ``"tokens"`` for (B, N, C) with N > 1, else None."""
-    if len(shape) == 4 and shape[2] * shape[3] > 1:
-        return "spatial"
-    if len(shape) == 3 and shape[1] > 1:
-        return "tokens"
-    return None
+class LayerTrace:
+    """Every module's output ``shapes`` (batch axis included, in the order the modules finished)
+    at one input size, and their layouts, resolved on demand by ``resolve(name, shape)`` (see
+    ``_layout``) and remembered."""
+
+    def __init__(self, shapes: Mapping[str, tuple[int, ...]], resolve: Callable[[str, tuple[int, ...]], str | None]):
+        self.shapes = shapes
+        self._resolve = resolve
+        self._layouts: dict[str, str | None] = {}
+
+    def layout(self, name: str) -> str | None:
+        """``"NCHW"``, ``"NHWC"``, ``"tokens"`` or None (not a grid, or unknown) for layer ``name``."""
+        if name not in self._layouts:
+            self._layouts[name] = self._resolve(name, self.shapes[name])
+        return self._layouts[name]
+
+    def kind(self, name: str) -> str | None:
+        """``"spatial"`` for a grid of more than one cell, ``"tokens"`` for N > 1 tokens, else None."""
+        shape = self.shapes[name]
+        if len(shape) not in (3, 4):
+            return None
+        layout = self.layout(name)
+        if layout == TOKENS:
+            return "tokens" if shape[1] > 1 else None
+        grid = grid_shape(shape, layout)
+        return "spatial" if grid is not None and grid[0] * grid[1] > 1 else None
 
 
 def resolve_layer(model: nn.Module, layer: str | nn.Module) -> tuple[str, nn.Module]:
@@ -71,23 +94,17 @@ def resolve_layer(model: nn.Module, layer: str | nn.Module) -> tuple[str, nn.Mod
     raise ValueError(f"the model has no layer named {layer!r}.{hint} See candidate_layers() for good choices.")
 
 
-def detect_target_layer(model: nn.Module, shapes: Mapping[str, tuple[int, ...]]) -> str:
-    """Name of the layer to explain when none is given (see the module docstring).
-
-    ``shapes`` maps module names to output shapes in the order the modules finished.
-    """
+def detect_target_layer(model: nn.Module, trace: LayerTrace) -> str:
+    """Name of the layer to explain when none is given (see the module docstring)."""
+    shapes = trace.shapes
     stages = _feature_stages(model, shapes)
-    if stages and layer_kind(shapes[stages[-1]]) == "spatial":
+    if stages and trace.kind(stages[-1]) == "spatial":
         return stages[-1]
-    blocks = _token_blocks(model, shapes)
+    blocks = _token_blocks(model, trace)
     if blocks:
-        return _block_norm(model, blocks[-1], shapes) or (blocks[-2] if len(blocks) > 1 else blocks[-1])
+        return _block_norm(model, blocks[-1], trace) or (blocks[-2] if len(blocks) > 1 else blocks[-1])
     modules = dict(model.named_modules())
-    spatial = [
-        name
-        for name, shape in shapes.items()
-        if layer_kind(shape) == "spatial" and "Pool" not in type(modules[name]).__name__
-    ]
+    spatial = [name for name in shapes if trace.kind(name) == "spatial" and "Pool" not in type(modules[name]).__name__]
     if spatial:
         return spatial[-1]
     raise ValueError(
@@ -96,31 +113,33 @@ def detect_target_layer(model: nn.Module, shapes: Mapping[str, tuple[int, ...]])
     )
 
 
-def candidate_layers(model: nn.Module, shapes: Mapping[str, tuple[int, ...]]) -> list[LayerInfo]:
-    """Layers that make sense to explain, in model order: stages of a CNN, blocks of a ViT."""
+def candidate_layers(model: nn.Module, trace: LayerTrace) -> list[LayerInfo]:
+    """Layers that make sense to explain at the traced input size, in model order: stages of a
+    CNN, blocks of a ViT. Layers whose output is 1x1 there (or whose layout is unknown) are left out."""
+    shapes = trace.shapes
     chosen: set[str] = set()
-    blocks = _token_blocks(model, shapes)
+    blocks = _token_blocks(model, trace)
     if blocks:
-        chosen.update(filter(None, (_block_norm(model, block, shapes) for block in blocks)))
+        chosen.update(filter(None, (_block_norm(model, block, trace) for block in blocks)))
     else:
         stages = _feature_stages(model, shapes)
         if stages:
-            chosen.update(name for name in stages if layer_kind(shapes[name]) == "spatial")
+            chosen.update(name for name in stages if trace.kind(name) == "spatial")
         else:
             chosen.update(
                 name
                 for name, module in model.named_modules()
                 if name in shapes
-                and layer_kind(shapes[name]) == "spatial"
+                and trace.kind(name) == "spatial"
                 and name.count(".") <= 1
                 and next(module.children(), None) is not None
             )
     with contextlib.suppress(ValueError):  # no spatial layer to detect: the list stands as it is
-        chosen.add(detect_target_layer(model, shapes))
+        chosen.add(detect_target_layer(model, trace))
     return [
-        LayerInfo(name, tuple(shapes[name][1:]), layer_kind(shapes[name]) or "")
+        LayerInfo(name, tuple(shapes[name][1:]), trace.kind(name) or "", trace.layout(name) or NCHW)
         for name, _ in model.named_modules()
-        if name in chosen
+        if name in chosen and trace.kind(name) is not None
     ]
 
 
@@ -141,33 +160,27 @@ def _walk(model: nn.Module, dotted: str) -> nn.Module | None:
 
 def _feature_stages(model: nn.Module, shapes: Mapping[str, tuple[int, ...]]) -> list[str]:
     """timm ``feature_info`` stage names (prefixed for wrapped models) that ran in the trace."""
-    for owner, module in model.named_modules():
-        info = getattr(module, "feature_info", None)
-        entries = info.info if hasattr(info, "info") else info
-        if isinstance(entries, list) and entries and all(isinstance(e, Mapping) and "module" in e for e in entries):
-            prefix = f"{owner}." if owner else ""
-            names = [prefix + e["module"].replace("-", ".") for e in entries]
-            return [name for name in names if name in shapes]
-    return []
+    return [name for name in feature_channels(model) if name in shapes]
 
 
-def _token_blocks(model: nn.Module, shapes: Mapping[str, tuple[int, ...]]) -> list[str]:
+def _token_blocks(model: nn.Module, trace: LayerTrace) -> list[str]:
     """Names of the transformer blocks: the children of the list that holds most token layers."""
+    shapes = trace.shapes
     best: list[str] = []
     for name, module in model.named_modules():
         if isinstance(module, (nn.ModuleList, nn.Sequential)) and len(module) >= 2:
             prefix = f"{name}." if name else ""
             children = [prefix + key for key in module._modules]
-            tokens = [c for c in children if c in shapes and layer_kind(shapes[c]) == "tokens"]
+            tokens = [c for c in children if c in shapes and trace.kind(c) == "tokens"]
             if len(tokens) >= 2 and len(tokens) >= len(best):
                 best = tokens
     return best
 
 
-def _block_norm(model: nn.Module, block: str, shapes: Mapping[str, tuple[int, ...]]) -> str | None:
+def _block_norm(model: nn.Module, block: str, trace: LayerTrace) -> str | None:
     """The first normalisation layer inside ``block`` (in execution order) with a token output."""
     modules = dict(model.named_modules())
-    for name, shape in shapes.items():
-        if name.startswith(block + ".") and layer_kind(shape) == "tokens" and "Norm" in type(modules[name]).__name__:
+    for name in trace.shapes:
+        if name.startswith(block + ".") and trace.kind(name) == "tokens" and "Norm" in type(modules[name]).__name__:
             return name
     return None

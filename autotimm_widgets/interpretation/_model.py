@@ -77,6 +77,16 @@ def model_dtype(model: nn.Module) -> torch.dtype:
     return torch.float32
 
 
+def input_channels(model: nn.Module) -> int:
+    """Channels the model takes: its first convolution's ``in_channels`` (1 for a grayscale
+    model, 4 for RGBA); a Hugging Face ``config.num_channels``; else 3."""
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.Conv3d, nn.Conv1d)):
+            return int(module.in_channels)
+    channels = getattr(getattr(model, "config", None), "num_channels", None)
+    return int(channels) if isinstance(channels, int) else 3
+
+
 def choose_device(model: nn.Module, use_cuda: bool) -> torch.device:
     """Pick the device for explanations and move the model there once if needed.
 

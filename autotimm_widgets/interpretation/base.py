@@ -71,6 +71,14 @@ class BaseInterpreter:
         self.device = choose_device(self.model, use_cuda)
         self.preprocessor = Preprocessor(self.model, preprocess)
 
+    def __enter__(self):
+        """``with Method(model) as explainer:``, pytorch-grad-cam's idiom. Hooks live for one call
+        here, so there is nothing to release on exit."""
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        return None
+
     # -- what a method implements -------------------------------------------------------
     def _attribute(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> BatchAttribution:
         """Maps for a batch ``inputs`` (B, 3, h, w); ``classes[b]`` lists image b's classes (None = predicted)."""
@@ -199,14 +207,23 @@ class BaseInterpreter:
         for size in dict.fromkeys(sizes):
             index = [i for i, s in enumerate(sizes) if s == size]
             group = maps[index]
-            if tuple(group.shape[-2:]) != tuple(size):
-                group = F.interpolate(group, size=size, mode="bilinear", align_corners=False)
+            group = resize_maps(group, size)
             group = group.clamp_min_(0)  # maps[index] is a copy, safe to change in place
             if normalize:
                 group = normalize_maps(group, inplace=True)
             for i, m in zip(index, group.cpu().numpy(), strict=True):
                 out[i] = m
         return out
+
+
+def resize_maps(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(B, K, h, w) maps resized bilinearly to ``size`` on their device; a 1x1 map is expanded, so
+    that it stays exactly constant (interpolation would add rounding noise that normalising magnifies)."""
+    if tuple(maps.shape[-2:]) == tuple(size):
+        return maps
+    if maps.shape[-2] * maps.shape[-1] == 1:
+        return maps.expand(*maps.shape[:-2], *size).clone()
+    return F.interpolate(maps, size=tuple(size), mode="bilinear", align_corners=False)
 
 
 def normalize_maps(maps: torch.Tensor, inplace: bool = False) -> torch.Tensor:

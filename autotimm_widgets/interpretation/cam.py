@@ -3,27 +3,58 @@
 One forward pass captures the target layer's output A (layers before it run without
 autograd, so only the head is recorded); gradients dA of each requested class
 logit come from ``torch.autograd.grad`` (never ``.backward()``, so no ``.grad`` is left on
-any parameter). A variant only says how channel weights w are computed from A and dA;
-the map is ``relu(sum_c w_c * A_c)``. Token layers (B, N, C) are reshaped to the patch
-grid after dropping the prefix tokens.
+any parameter). A variant only says how the weighted activations are formed from A and dA
+(by default channel weights w times A); the map is ``relu(sum_c w_c * A_c)``.
+
+Layer layouts: channels-first (B, C, H, W) and channels-last (B, H, W, C) outputs (see
+``_layout``), token layers (B, N, C) reshaped to the patch grid after dropping the prefix
+tokens, or any layout through a user ``reshape_transform``.
+
+pytorch-grad-cam's options, on every CAM: several target layers (their maps resized to the
+input, normalised and averaged), ``eigen_smooth`` (the first principal component of the
+weighted activations, see ``_eigen``) and ``aug_smooth`` (test-time augmentation, see
+``_augment``). Hooks live for one call, so ``with GradCAM(model) as cam:`` needs no clean-up.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
 
-from ._hooks import capture_output, trace_outputs
-from ._layers import LayerInfo, LayerSpec, candidate_layers, detect_target_layer, layer_kind, resolve_layer
-from ._model import explaining, logits_of, model_dtype
+from . import _augment
+from ._eigen import first_component
+from ._hooks import capture_output
+from ._layers import LayerInfo, LayerSpec, LayerTrace, candidate_layers, detect_target_layer, resolve_layer
+from ._layout import NHWC, TOKENS, to_channels_first
+from ._model import explaining, logits_of
 from ._tokens import num_prefix_tokens, patch_size, token_grid, tokens_to_grid
-from .base import BaseInterpreter, BatchAttribution
+from ._trace import LayerTracer
+from .base import BaseInterpreter, BatchAttribution, normalize_maps, resize_maps
 from .gradients import class_gradients
 from .preprocessing import PreprocessSpec
+from .registry import Param
 from .types import ImageInput, TargetClass
+
+LayersSpec = LayerSpec | Sequence[str | nn.Module]
+ReshapeTransform = Callable[[torch.Tensor], torch.Tensor]
+
+
+def check_flag(value, name: str) -> bool:
+    """``value`` if it is a bool; ``TypeError`` otherwise."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False; got {type(value).__name__} {value!r}.")
+    return value
+
+
+EIGEN_SMOOTH = Param("eigen_smooth", bool, lambda v: check_flag(v, "eigen_smooth"), "Eigen smooth")
+AUG_SMOOTH = Param("aug_smooth", bool, lambda v: check_flag(v, "aug_smooth"), "Augmentation smooth")
+CAM_OPTIONS = (EIGEN_SMOOTH, AUG_SMOOTH)
 
 
 class BaseCAM(BaseInterpreter):
@@ -32,22 +63,38 @@ class BaseCAM(BaseInterpreter):
     Args:
         model: the classifier to explain.
         target_layer: a layer name (``"backbone.layer4"``, ``"blocks.-1.norm1"``), a module
-            of the model, or ``None`` to pick the last spatial stage before pooling (see
-            ``candidate_layers()``).
+            of the model, a list of them (maps averaged as pytorch-grad-cam does), or ``None``
+            to pick the last spatial stage before pooling (see ``candidate_layers()``).
         use_cuda: run on the GPU when one is available.
         preprocess: overrides the model's own preprocessing.
+        reshape_transform: ``tensor (B, ...) -> (B, C, h, w)`` for a layer layout that is not
+            detected (as pytorch-grad-cam's); applied to the output and to its gradients.
+        eigen_smooth: the map is the first principal component of the weighted activations.
+        aug_smooth: average the maps of six flipped and scaled copies (one batch).
     """
+
+    #: the map is built from one layer pass's activations and class gradients (CamEvidence), so
+    #: methods with this flag can share one pass (``compare_methods``).
+    uses_class_gradients: ClassVar[bool] = True
 
     def __init__(
         self,
         model: nn.Module,
-        target_layer: LayerSpec = None,
+        target_layer: LayersSpec = None,
         use_cuda: bool = True,
         *,
         preprocess: PreprocessSpec = None,
+        reshape_transform: ReshapeTransform | None = None,
+        eigen_smooth: bool = False,
+        aug_smooth: bool = False,
     ):
         super().__init__(model, use_cuda, preprocess=preprocess)
-        self._traces: dict[tuple[int, int], dict[str, tuple[int, ...]]] = {}
+        if reshape_transform is not None and not callable(reshape_transform):
+            raise TypeError(f"reshape_transform must be callable or None; got {type(reshape_transform).__name__}.")
+        self.reshape_transform = reshape_transform
+        self.eigen_smooth = EIGEN_SMOOTH.validate(eigen_smooth)
+        self.aug_smooth = AUG_SMOOTH.validate(aug_smooth)
+        self._tracer = LayerTracer(self.model, self.device)
         self._prefix_tokens = num_prefix_tokens(self.model)
         self._patch_size = patch_size(self.model)
         self.set_target_layer(target_layer)
@@ -58,23 +105,49 @@ class BaseCAM(BaseInterpreter):
         """Channel weights (B, K, C) from activations (B, C, h, w) and gradients (B, K, C, h, w)."""
         raise NotImplementedError
 
+    @classmethod
+    def weighted_activations(cls, activations: torch.Tensor, gradients: torch.Tensor) -> torch.Tensor:
+        """(B, K, C, h, w) terms whose channel sum is the map: ``w_c * A_c`` by default."""
+        return cls.cam_weights(activations, gradients)[..., None, None] * activations[:, None]
+
+    @classmethod
+    def cams(cls, activations: torch.Tensor, gradients: torch.Tensor, eigen_smooth: bool = False) -> torch.Tensor:
+        """Non-negative maps (B, K, h, w) from activations (B, C, h, w) and gradients (B, K, C, h, w)."""
+        if eigen_smooth:
+            return first_component(cls.weighted_activations(activations, gradients)).clamp_min(0)
+        if (
+            cls.weighted_activations.__func__ is BaseCAM.weighted_activations.__func__
+        ):  # channel weights: no (B, K, C, h, w)
+            weights = cls.cam_weights(activations, gradients)
+            return torch.einsum("bkc,bchw->bkhw", weights, activations).clamp_min(0)
+        return cls.weighted_activations(activations, gradients).sum(dim=2).clamp_min(0)
+
     # -- layers ------------------------------------------------------------------------
-    def set_target_layer(self, layer: LayerSpec) -> None:
-        """Use ``layer`` (name, module, or ``None`` for automatic) from now on."""
-        self._layer = None if layer is None else resolve_layer(self.model, layer)
+    def set_target_layer(self, layer: LayersSpec) -> None:
+        """Use ``layer`` (name, module, a list of them, or ``None`` for automatic) from now on."""
+        if layer is None:
+            self._layers = None
+            return
+        specs = list(layer) if isinstance(layer, (list, tuple)) else [layer]
+        if not specs:
+            raise ValueError("target_layer must name at least one layer (or be None for the automatic choice).")
+        self._layers = [resolve_layer(self.model, spec) for spec in specs]
 
     @property
     def target_layer(self) -> str:
-        """Name of the layer explained (the automatic choice at the model's input size if unset)."""
-        return self._layer_for(self._probe_input())[0]
+        """Name of the layer explained (the automatic choice at the model's input size if unset);
+        several names joined by ", " for several layers."""
+        return ", ".join(name for name, _ in self._layers_for(self._probe_input()))
 
-    def candidate_layers(self) -> list[LayerInfo]:
-        """Layers that make sense to explain, with output shapes (without batch) at the input size."""
-        return candidate_layers(self.model, self._trace(self._probe_input()))
+    def candidate_layers(self, input_size: tuple[int, int] | None = None) -> list[LayerInfo]:
+        """Layers that make sense to explain, with output shapes (without batch), at ``input_size``
+        (h, w) (by default the model's input size): a layer 1x1 there is not a candidate."""
+        return candidate_layers(self.model, self._trace(self._probe_input(input_size)))
 
     # -- the computation --------------------------------------------------------------
     def attribute(self, image: ImageInput, target_class: TargetClass = None) -> torch.Tensor:
-        """Raw non-negative CAM at the layer's own resolution, on the CPU.
+        """Raw non-negative CAM, on the CPU: at the layer's own resolution for one layer, at the
+        model input's for several layers or ``aug_smooth``.
 
         Returns (h, w) for one class or (K, h, w) for a list of classes; this is the map
         before it is resized to the image and normalised.
@@ -88,77 +161,159 @@ class BaseCAM(BaseInterpreter):
         return maps[0] if single else maps
 
     def _attribute(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> BatchAttribution:
-        evidence = self.evidence(inputs, classes)
-        return BatchAttribution(self.cams(evidence.activations, evidence.gradients), evidence.logits, evidence.classes)
+        if not self.aug_smooth:
+            return self._layer_maps(inputs, classes)
+        batch = inputs.shape[0]
+        result = self._layer_maps(_augment.augment(inputs), list(classes) * _augment.COPIES, copies=_augment.COPIES)
+        maps = _augment.deaugment(self._at_input_size(result.maps, inputs), batch)
+        return BatchAttribution(maps, result.logits[:batch], result.classes[:batch])
+
+    def _layer_maps(self, inputs, classes, copies: int = 1) -> BatchAttribution:
+        """Maps of every target layer, combined; ``copies`` > 1: ``inputs`` holds that many
+        copies of a batch (copy-major) and the classes are resolved on the first copy."""
+        evidence = self.evidence(inputs, classes, copies)
+        maps = [self.cams(e.activations, e.gradients, self.eigen_smooth) for e in evidence]
+        return BatchAttribution(self.combine_layers(maps, inputs), evidence[0].logits, evidence[0].classes)
 
     @classmethod
-    def cams(cls, activations: torch.Tensor, gradients: torch.Tensor) -> torch.Tensor:
-        """Non-negative maps (B, K, h, w) from activations (B, C, h, w) and gradients (B, K, C, h, w)."""
-        weights = cls.cam_weights(activations, gradients)
-        return torch.einsum("bkc,bchw->bkhw", weights, activations).clamp_min(0)
+    def combine_layers(cls, maps: Sequence[torch.Tensor], inputs: torch.Tensor) -> torch.Tensor:
+        """One layer's (B, K, h, w) maps as they are; several layers' resized to the input,
+        normalised per map and averaged (pytorch-grad-cam's multi-layer aggregation)."""
+        if len(maps) == 1:
+            return maps[0]
+        return torch.stack([normalize_maps(cls._at_input_size(m, inputs)) for m in maps]).mean(dim=0)
 
-    def evidence(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> CamEvidence:
-        """One forward pass and K backward passes through the head: what every CAM variant needs."""
-        activation, logits = self.layer_output(inputs, for_gradients=True)
-        targets = self._targets(logits, classes)
-        gradients = class_gradients(logits, activation, targets)
-        activation, gradients = self._to_spatial(activation.detach(), gradients, tuple(inputs.shape[-2:]))
-        return CamEvidence(activation, gradients, logits.detach(), targets)
+    @staticmethod
+    def _at_input_size(maps: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+        return resize_maps(maps.float(), tuple(inputs.shape[-2:])).clamp_min(0)
+
+    def evidence(
+        self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]], copies: int = 1
+    ) -> list[CamEvidence]:
+        """One forward pass and K backward passes through the head: per target layer, what every
+        gradient CAM variant needs (activations and gradients in (B, C, h, w) layout)."""
+        activations, logits = self.layer_outputs(inputs, for_gradients=True)
+        targets = self._resolved_targets(logits, classes, copies)
+        gradients = class_gradients(logits, activations, targets)
+        return [
+            CamEvidence(*self._to_spatial(name, a.detach(), g, inputs), logits.detach(), targets)
+            for (name, _), a, g in zip(self._layers_for(inputs), activations, gradients, strict=True)
+        ]
+
+    def _resolved_targets(self, logits: torch.Tensor, classes, copies: int = 1) -> torch.Tensor:
+        batch = logits.shape[0] // copies
+        return self._targets(logits[:batch], classes[:batch]).repeat(copies, 1)
+
+    def layer_outputs(self, inputs: torch.Tensor, for_gradients: bool = False):
+        """The target layers' raw outputs (a list, one per layer) for ``inputs`` and the logits
+        (B, C), from one forward pass.
+
+        With ``for_gradients`` the outputs are part of an autograd graph of the layers after the
+        first of them (those before run without autograd); otherwise nothing is recorded.
+        """
+        layers = self._layers_for(inputs)
+        with ExitStack() as stack:
+            captures = [
+                stack.enter_context(capture_output(module, f"layer {name!r}", grad_from_here=for_gradients))
+                for name, module in layers
+            ]
+            stack.enter_context(torch.no_grad())
+            logits = logits_of(self.model(inputs))
+            outputs = [c.output for c in captures]
+        for (name, _), output in zip(layers, outputs, strict=True):
+            self._check_output(name, output, inputs)
+        return outputs, logits
 
     def layer_output(self, inputs: torch.Tensor, for_gradients: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-        """The target layer's raw output for ``inputs`` and the logits (B, C), from one forward pass.
+        """The first target layer's raw output and the logits (see :meth:`layer_outputs`)."""
+        outputs, logits = self.layer_outputs(inputs, for_gradients)
+        return outputs[0], logits
 
-        With ``for_gradients`` the output is part of an autograd graph of the layers after it
-        (those before run without autograd); otherwise nothing is recorded.
-        """
-        name, module = self._layer_for(inputs)
-        with capture_output(module, f"layer {name!r}", grad_from_here=for_gradients) as captured, torch.no_grad():
-            logits = logits_of(self.model(inputs))
-            activation = captured.output
-        if activation is None:
+    def _check_output(self, name: str, output: torch.Tensor | None, inputs: torch.Tensor) -> None:
+        if output is None:
             raise ValueError(f"layer {name!r} did not run in the model's forward pass; choose another layer.")
-        if layer_kind(tuple(activation.shape)) is None:
+        if self.reshape_transform is not None:
+            return
+        shape = tuple(output.shape)
+        if output.ndim not in (3, 4) or shape[0] != inputs.shape[0]:
             raise ValueError(
-                f"layer {name!r} outputs shape {tuple(activation.shape)}; {type(self).__name__} needs a spatial "
-                f"(B, C, H, W) or token (B, N, C) output. Candidates: {[c.name for c in self.candidate_layers()]}."
+                f"layer {name!r} outputs shape {shape} for a batch of {inputs.shape[0]}; {type(self).__name__} "
+                "needs a spatial output, (B, C, H, W) or (B, H, W, C), or token output (B, N, C). "
+                + self._candidates_hint(inputs)
             )
-        return activation, logits
+        if output.ndim == 4 and self._layout(name, output, inputs) is None:
+            raise ValueError(
+                f"cannot tell whether layer {name!r}'s output {shape} is (B, C, H, W) or (B, H, W, C): the model "
+                "cannot be traced at a second input size to compare shapes, and its metadata does not say. Pass "
+                "reshape_transform=lambda t: t.permute(0, 3, 1, 2) for a channels-last layer (or choose another "
+                "layer). " + self._candidates_hint(inputs)
+            )
 
-    def _to_spatial(self, activation, gradients, input_hw):
-        """Float32 (B, C, h, w) activations and (B, K, C, h, w) gradients (or None), also for token layers."""
+    def _candidates_hint(self, inputs: torch.Tensor) -> str:
+        return f"Candidates at this input size: {[c.name for c in self.candidate_layers(inputs.shape[-2:])]}."
+
+    def _layout(self, name: str, output: torch.Tensor, inputs: torch.Tensor) -> str | None:
+        if output.ndim == 3:
+            return TOKENS
+        return self._tracer.layout(name, tuple(output.shape), inputs)
+
+    def _to_spatial(self, name: str, activation: torch.Tensor, gradients: torch.Tensor | None, inputs: torch.Tensor):
+        """Float32 (B, C, h, w) activations and (B, K, C, h, w) gradients (or None), whatever the layout."""
         dtype = torch.promote_types(activation.dtype, torch.float32)
         activation = activation.to(dtype)
         gradients = None if gradients is None else gradients.to(dtype)
-        if activation.ndim == 3:
-            prefix, gh, gw = token_grid(activation.shape[1], input_hw, self._prefix_tokens, self._patch_size)
+        if self.reshape_transform is not None:
+            activation, gradients = self._reshaped(name, activation, gradients)
+        elif activation.ndim == 3:
+            prefix, gh, gw = token_grid(
+                activation.shape[1], tuple(inputs.shape[-2:]), self._prefix_tokens, self._patch_size
+            )
             activation = tokens_to_grid(activation, prefix, (gh, gw))
             gradients = None if gradients is None else tokens_to_grid(gradients, prefix, (gh, gw))
+        elif self._layout(name, activation, inputs) == NHWC:
+            activation = to_channels_first(activation, NHWC)
+            gradients = None if gradients is None else to_channels_first(gradients, NHWC)
+        if activation.shape[-2] * activation.shape[-1] == 1:
+            warnings.warn(
+                f"layer {name!r} is 1x1 at this {inputs.shape[-2]}x{inputs.shape[-1]} input, so its map is "
+                "constant (all zero once normalised). Use a larger input or an earlier layer; "
+                f"candidate_layers({tuple(inputs.shape[-2:])}) lists those with a grid.",
+                stacklevel=4,
+            )
         return activation, gradients
 
-    def _layer_for(self, inputs: torch.Tensor) -> tuple[str, nn.Module]:
-        if self._layer is not None:
-            return self._layer
+    def _reshaped(self, name, activation, gradients):
+        transformed = self.reshape_transform(activation)
+        if (
+            not isinstance(transformed, torch.Tensor)
+            or transformed.ndim != 4
+            or transformed.shape[0] != activation.shape[0]
+        ):
+            got = tuple(transformed.shape) if isinstance(transformed, torch.Tensor) else type(transformed).__name__
+            raise ValueError(f"reshape_transform must map layer {name!r}'s output to (B, C, h, w); it returned {got}.")
+        if gradients is not None:
+            b, k = gradients.shape[:2]
+            gradients = self.reshape_transform(gradients.flatten(0, 1)).unflatten(0, (b, k))
+        return transformed, gradients
+
+    def _layers_for(self, inputs: torch.Tensor) -> list[tuple[str, nn.Module]]:
+        if self._layers is not None:
+            return self._layers
+        trace = self._trace(inputs[:1])
         try:
-            name = detect_target_layer(self.model, self._trace(inputs[:1]))
+            name = detect_target_layer(self.model, trace)
         except ValueError as error:
             (h, w), (mh, mw) = inputs.shape[-2:], self.preprocessor.config.input_size
             raise ValueError(
                 f"{error} (Traced at an input of {h}x{w} pixels; the model's input size is {mh}x{mw}.)"
             ) from None
-        return resolve_layer(self.model, name)
+        return [resolve_layer(self.model, name)]
 
-    def _trace(self, inputs: torch.Tensor) -> dict[str, tuple[int, ...]]:
-        key = tuple(inputs.shape[-2:])
-        if key not in self._traces:
-            with explaining(self.model), torch.no_grad(), trace_outputs(self.model) as shapes:
-                self.model(inputs[:1])
-            self._traces[key] = dict(shapes)
-        return self._traces[key]
+    def _trace(self, inputs: torch.Tensor) -> LayerTrace:
+        return self._tracer.trace(inputs)
 
-    def _probe_input(self) -> torch.Tensor:
-        h, w = self.preprocessor.config.input_size
-        with torch.inference_mode(False):
-            return torch.zeros(1, 3, h, w, device=self.device, dtype=model_dtype(self.model))
+    def _probe_input(self, input_size: tuple[int, int] | None = None) -> torch.Tensor:
+        return self._tracer.probe(input_size or self.preprocessor.config.input_size)
 
 
 @dataclass(frozen=True)

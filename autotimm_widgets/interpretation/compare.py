@@ -59,15 +59,20 @@ def compare_methods(
     prepared = cam.prepare(image)
     # Gradient CAMs: one forward and backward pass serves them all.
     shared = [
-        n for n in names if issubclass(method_info(n).cls, BaseCAM) and method_info(n).capabilities.class_specific
+        n
+        for n in names
+        if issubclass(method_info(n).cls, BaseCAM)
+        and method_info(n).cls.uses_class_gradients
+        and method_info(n).capabilities.class_specific
     ]
     if shared:
         with explaining(model):
             evidence = cam.evidence(prepared.tensor, [classes])
         for name in shared:
-            maps = method_info(name).cls.cams(evidence.activations, evidence.gradients)
+            cls = method_info(name).cls
+            maps = cls.combine_layers([cls.cams(e.activations, e.gradients) for e in evidence], prepared.tensor)
             results[name] = cam.finish_maps(maps, [prepared.size])[0][0]
-        resolved = int(evidence.classes[0, 0])
+        resolved = int(evidence[0].classes[0, 0])
     else:
         resolved = classes[0] if classes[0] is not None else int(cam.predict(image).argmax())
     for name in names:

@@ -16,5 +16,5 @@ class GradCAMElementWise(BaseCAM):
     See :class:`BaseCAM` for the arguments."""
 
     @classmethod
-    def cams(cls, activations: torch.Tensor, gradients: torch.Tensor) -> torch.Tensor:
-        return (gradients * activations[:, None]).clamp_min(0).sum(dim=2)
+    def weighted_activations(cls, activations: torch.Tensor, gradients: torch.Tensor) -> torch.Tensor:
+        return (gradients * activations[:, None]).clamp_min(0)

@@ -9,13 +9,17 @@ from collections.abc import Iterator
 import torch
 
 
-def class_gradients(logits: torch.Tensor, activation: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
-    """Gradients (B, K, ...) of each image's chosen logits with respect to ``activation`` (B, ...).
+def class_gradients(logits: torch.Tensor, activation, classes: torch.Tensor):
+    """Gradients (B, K, ...) of each image's chosen logits with respect to ``activation`` (B, ...),
+    or a list of them for a list of activations (one backward serves them all).
 
     Images in a batch are independent in eval mode, so one backward of the summed logits
     gives every image its own gradient; K classes take K backward passes through the head.
     """
-    return torch.stack([grads[0] for grads in per_class_gradients(logits, activation, classes)], dim=1)
+    inputs = (activation,) if isinstance(activation, torch.Tensor) else tuple(activation)
+    per_class = list(per_class_gradients(logits, inputs, classes))
+    stacked = [torch.stack([grads[i] for grads in per_class], dim=1) for i in range(len(inputs))]
+    return stacked[0] if isinstance(activation, torch.Tensor) else stacked
 
 
 def per_class_gradients(logits: torch.Tensor, inputs, classes: torch.Tensor) -> Iterator[tuple[torch.Tensor, ...]]:

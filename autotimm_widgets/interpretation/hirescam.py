@@ -15,5 +15,5 @@ class HiResCAM(BaseCAM):
     pytorch-grad-cam. See :class:`BaseCAM` for the arguments."""
 
     @classmethod
-    def cams(cls, activations: torch.Tensor, gradients: torch.Tensor) -> torch.Tensor:
-        return (gradients * activations[:, None]).sum(dim=2).clamp_min(0)
+    def weighted_activations(cls, activations: torch.Tensor, gradients: torch.Tensor) -> torch.Tensor:
+        return gradients * activations[:, None]

@@ -14,5 +14,5 @@ class LayerCAM(BaseCAM):
     See :class:`BaseCAM` for the arguments."""
 
     @classmethod
-    def cams(cls, activations: torch.Tensor, gradients: torch.Tensor) -> torch.Tensor:
-        return (gradients.clamp_min(0) * activations[:, None]).sum(dim=2).clamp_min(0)
+    def weighted_activations(cls, activations: torch.Tensor, gradients: torch.Tensor) -> torch.Tensor:
+        return gradients.clamp_min(0) * activations[:, None]
