@@ -205,10 +205,9 @@ def test_smoothgrad_a_raising_progress_callback_cancels_at_once(train_model, bas
 
     with forward_batches(model) as batches, pytest.raises(Cancelled):
         smooth.explain(random_image(32, 32), progress=cancel)
-    # clean prediction, then the first batch of 2 copies (GradCAM: after its one-off layer trace,
-    # at two input sizes for this model without metadata; IG: the copies' logits and IG's first
-    # chunk of 2 rows), and nothing after it
-    assert batches == ([1, 1, 1, 2] if base_kind == "gradcam" else [1, 2, 2])
+    # clean prediction, then the first batch of 2 copies (GradCAM: after its one-off layer trace;
+    # IG: the copies' logits and IG's first chunk of 2 rows), and nothing after it
+    assert batches == ([1, 1, 2] if base_kind == "gradcam" else [1, 2, 2])
     snapshot.assert_unchanged()
     assert hook_count(model) == 0
 
