@@ -40,3 +40,12 @@ def at_most(value, maximum, name: str, why: str = ""):
         reason = f" ({why})" if why else ""
         raise ValueError(f"{name} must be at most {maximum}{reason}; got {value}.")
     return value
+
+
+def non_negative_int(value, name: str) -> int:
+    """``value`` as an int >= 0; ``TypeError`` for non-ints, ``ValueError`` below 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int >= 0; got {type(value).__name__} {value!r}.")
+    if value < 0:
+        raise ValueError(f"{name} must be at least 0; got {value}.")
+    return int(value)

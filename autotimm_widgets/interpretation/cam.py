@@ -36,7 +36,7 @@ from ._model import explaining, logits_of
 from ._tokens import num_prefix_tokens, patch_size, token_grid, tokens_to_grid
 from ._trace import LayerTracer
 from .base import BaseInterpreter, BatchAttribution, normalize_maps, resize_maps
-from .gradients import class_gradients
+from .gradients import score_gradients
 from .preprocessing import PreprocessSpec
 from .registry import Param
 from .types import ImageInput, TargetClass
@@ -104,6 +104,10 @@ class BaseCAM(BaseInterpreter):
     def cam_weights(activations: torch.Tensor, gradients: torch.Tensor) -> torch.Tensor:
         """Channel weights (B, K, C) from activations (B, C, h, w) and gradients (B, K, C, h, w)."""
         raise NotImplementedError
+
+    def scores(self, logits: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+        """The (B, K) scalars whose gradients weight the activations: each map's class logit."""
+        return logits.gather(1, classes)
 
     @classmethod
     def weighted_activations(cls, activations: torch.Tensor, gradients: torch.Tensor) -> torch.Tensor:
@@ -194,7 +198,7 @@ class BaseCAM(BaseInterpreter):
         gradient CAM variant needs (activations and gradients in (B, C, h, w) layout)."""
         activations, logits = self.layer_outputs(inputs, for_gradients=True)
         targets = self._resolved_targets(logits, classes, copies)
-        gradients = class_gradients(logits, activations, targets)
+        gradients = score_gradients(self.scores(logits, targets), activations)
         return [
             CamEvidence(*self._to_spatial(name, a.detach(), g, inputs), logits.detach(), targets)
             for (name, _), a, g in zip(self._layers_for(inputs), activations, gradients, strict=True)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import torch
 
-from .cam import BaseCAM
+from .cam import CAM_OPTIONS, BaseCAM
 from .registry import register_method
 
 
-@register_method("gradcam", label="GradCAM", takes_layer=True, smoothable=True, shared_classes=True)
+@register_method(
+    "gradcam", rank=0, label="GradCAM", takes_layer=True, smoothable=True, shared_classes=True, params=CAM_OPTIONS
+)
 class GradCAM(BaseCAM):
     """Gradient-weighted Class Activation Mapping.
 

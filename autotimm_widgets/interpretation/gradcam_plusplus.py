@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import torch
 
-from .cam import BaseCAM
+from .cam import CAM_OPTIONS, BaseCAM
 from .registry import register_method
 
 EPS = 1e-6  # same stabiliser as pytorch-grad-cam
 
 
-@register_method("gradcam++", label="GradCAM++", takes_layer=True, smoothable=True, shared_classes=True)
+@register_method(
+    "gradcam++", rank=1, label="GradCAM++", takes_layer=True, smoothable=True, shared_classes=True, params=CAM_OPTIONS
+)
 class GradCAMPlusPlus(BaseCAM):
     """GradCAM++: better localisation when several objects of a class are present.
 

@@ -16,9 +16,21 @@ def class_gradients(logits: torch.Tensor, activation, classes: torch.Tensor):
     Images in a batch are independent in eval mode, so one backward of the summed logits
     gives every image its own gradient; K classes take K backward passes through the head.
     """
+    return score_gradients(logits.gather(1, classes), activation)
+
+
+def score_gradients(scores: torch.Tensor, activation, create_graph: bool = False):
+    """Gradients (B, K, ...) of the scores (B, K) (one per image and map) with respect to
+    ``activation`` (B, ...), or a list of them for a list of activations; K backward passes."""
     inputs = (activation,) if isinstance(activation, torch.Tensor) else tuple(activation)
-    per_class = list(per_class_gradients(logits, inputs, classes))
-    stacked = [torch.stack([grads[i] for grads in per_class], dim=1) for i in range(len(inputs))]
+    count = scores.shape[1]
+    per_column = [
+        torch.autograd.grad(
+            scores[:, k].sum(), inputs, retain_graph=create_graph or k < count - 1, create_graph=create_graph
+        )
+        for k in range(count)
+    ]
+    stacked = [torch.stack([grads[i] for grads in per_column], dim=1) for i in range(len(inputs))]
     return stacked[0] if isinstance(activation, torch.Tensor) else stacked
 
 

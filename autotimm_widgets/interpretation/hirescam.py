@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import torch
 
-from .cam import BaseCAM
+from .cam import CAM_OPTIONS, BaseCAM
 from .registry import register_method
 
 
-@register_method("hirescam", label="HiResCAM", takes_layer=True, smoothable=True, shared_classes=True)
+@register_method(
+    "hirescam", label="HiResCAM", takes_layer=True, smoothable=True, shared_classes=True, params=CAM_OPTIONS
+)
 class HiResCAM(BaseCAM):
     """``relu(sum_c dy/dA_c * A_c)``: no spatial averaging of the gradients, so the map shows the
     locations the score depends on (faithful for CNNs ending in global average pooling), as in

@@ -45,7 +45,12 @@ COMPLETENESS_TOLERANCE = 0.05  # Sundararajan et al. suggest checking that attri
 
 
 @register_method(
-    "integrated_gradients", label="Integrated Gradients", params=(STEPS, BASELINE), smoothable=True, resolution="pixel"
+    "integrated_gradients",
+    rank=2,
+    label="Integrated Gradients",
+    params=(STEPS, BASELINE),
+    smoothable=True,
+    resolution="pixel",
 )
 class IntegratedGradients(BaseInterpreter):
     """Integrated Gradients with pixel-space baselines and batched steps.

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import torch
 
-from .cam import BaseCAM
+from .cam import CAM_OPTIONS, BaseCAM
 from .registry import register_method
 
 
-@register_method("layercam", label="LayerCAM", takes_layer=True, smoothable=True, shared_classes=True)
+@register_method(
+    "layercam", label="LayerCAM", takes_layer=True, smoothable=True, shared_classes=True, params=CAM_OPTIONS
+)
 class LayerCAM(BaseCAM):
     """``relu(sum_c relu(dy/dA_c) * A_c)``: reliable on shallow layers too, as in pytorch-grad-cam.
     See :class:`BaseCAM` for the arguments."""

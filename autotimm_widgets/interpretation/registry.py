@@ -97,6 +97,7 @@ class MethodInfo:
     cls: type
     capabilities: Capabilities
     params: tuple[Param, ...] = field(default_factory=tuple)
+    rank: int = 100
 
     def param(self, name: str) -> Param:
         for param in self.params:
@@ -117,8 +118,13 @@ class MethodInfo:
         return {"name": self.name, "label": self.label, "params": [p.name for p in self.params], **caps.__dict__}
 
 
-def register_method(name: str, *, label: str, params: Sequence[Param] = (), **capabilities) -> Callable[[type], type]:
-    """Class decorator: register an explainer under ``name`` (see :class:`Capabilities`)."""
+def register_method(
+    name: str, *, label: str, params: Sequence[Param] = (), rank: int = 100, **capabilities
+) -> Callable[[type], type]:
+    """Class decorator: register an explainer under ``name`` (see :class:`Capabilities`).
+
+    ``rank`` orders methods of the same kind in :func:`list_methods` (lower first; the contract's
+    GradCAM, GradCAM++ and Integrated Gradients lead, so GradCAM is the widget's default)."""
 
     def decorator(cls: type) -> type:
         if name in _REGISTRY:
@@ -132,7 +138,7 @@ def register_method(name: str, *, label: str, params: Sequence[Param] = (), **ca
             declared = signature[argument].default
             default = param.default if declared is inspect.Parameter.empty else declared
             filled.append(replace(param, default=param.validate(default)))
-        _REGISTRY[name] = MethodInfo(name, label, cls, Capabilities(**capabilities), tuple(filled))
+        _REGISTRY[name] = MethodInfo(name, label, cls, Capabilities(**capabilities), tuple(filled), rank)
         cls.method_name = name
         return cls
 
@@ -141,9 +147,18 @@ def register_method(name: str, *, label: str, params: Sequence[Param] = (), **ca
 
 def list_methods(model: nn.Module | None = None) -> list[str]:
     """Registered method names, with ``model`` those that apply to it: the attribution methods
-    first, then the attention methods, then wrappers; each group in registration order."""
+    first, then the attention methods, then wrappers; in each group the class-specific methods
+    first; then by rank, then in registration order."""
     _load_methods()
-    ordered = sorted(_REGISTRY.values(), key=lambda i: (i.capabilities.wrapper, i.capabilities.needs_attention))
+    ordered = sorted(
+        _REGISTRY.values(),
+        key=lambda i: (
+            i.capabilities.wrapper,
+            i.capabilities.needs_attention,
+            not i.capabilities.class_specific,
+            i.rank,
+        ),
+    )
     return [info.name for info in ordered if model is None or info.applies_to(model)]
 
 
