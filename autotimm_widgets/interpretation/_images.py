@@ -8,6 +8,11 @@ Accepted inputs:
   (0..255) or floating point in [0, 1].
 * ``torch.Tensor`` of shape (3, H, W) or (1, 3, H, W), already preprocessed (resized and
   normalised for the model); it is passed to the model as it is.
+
+For a model that takes 1 channel (grayscale) or 4 (RGBA) the pixels have that many channels:
+PIL images are converted to ``L`` or ``RGBA``; a 2-D array goes in as it is for a grayscale
+model; a colour array is converted to luminance (PIL's ITU-R 601-2 weights) or given an opaque
+alpha channel; tensors must have the model's channels.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ ACCEPTED = (
 
 
 EXIF_ORIENTATION = 0x0112
+LUMA = (0.299, 0.587, 0.114)  # PIL's convert("L") weights (ITU-R 601-2)
 
 
 @dataclass(frozen=True)
@@ -41,26 +47,45 @@ class PixelImage:
         return int(self.pixels.shape[-2]), int(self.pixels.shape[-1])
 
     def rgb(self) -> np.ndarray:
-        """The pixels as an (H, W, 3) float32 array in [0, 1], for display."""
-        array = self.pixels.permute(1, 2, 0).numpy().astype(np.float32)
+        """The pixels as an (H, W, 3) float32 array in [0, 1], for display (gray repeated, alpha dropped)."""
+        pixels = self.pixels.expand(3, -1, -1) if self.pixels.shape[0] == 1 else self.pixels[:3]
+        array = pixels.permute(1, 2, 0).numpy().astype(np.float32)
         return array / 255.0 if self.is_uint8 else array
 
 
-def to_pixels(image) -> PixelImage:
-    """Validate a PIL image or an ndarray and return it as a CPU (3, H, W) tensor.
+def to_pixels(image, channels: int = 3) -> PixelImage:
+    """Validate a PIL image or an ndarray and return it as a CPU (channels, H, W) tensor.
 
     uint8 data stays uint8 (a zero-copy view where possible) so that very large images
-    are not expanded to float before they are resized.
+    are not expanded to float before they are resized. ``channels`` is 3, 1 or 4 (see above).
     """
     if isinstance(image, Image.Image):
-        return _from_pil(image)
+        return _from_pil(image, channels)
     if isinstance(image, np.ndarray):
-        return _from_array(image)
+        return _with_channels(_from_array(image), channels, image)
     raise TypeError(f"image must be {ACCEPTED}; got {type(image).__name__}.")
 
 
-def check_tensor(image: torch.Tensor) -> torch.Tensor:
-    """Validate a preprocessed tensor and return it as (1, 3, H, W)."""
+def _with_channels(pixels: PixelImage, channels: int, array: np.ndarray) -> PixelImage:
+    """An RGB ``PixelImage`` of ``array`` as the model's ``channels``."""
+    if channels == 3:
+        return pixels
+    if channels == 1:
+        if array.ndim == 2 or (array.ndim == 3 and array.shape[-1] == 1):
+            return PixelImage(pixels.pixels[:1], pixels.is_uint8)
+        weights = torch.tensor(LUMA, dtype=torch.float32)[:, None, None]
+        gray = (pixels.pixels.float() * weights).sum(dim=0, keepdim=True)
+        return PixelImage(gray.round().to(torch.uint8) if pixels.is_uint8 else gray, pixels.is_uint8)
+    if channels == 4:
+        if array.ndim == 3 and array.shape[-1] == 4:
+            return PixelImage(_tensor_view(np.ascontiguousarray(array)).permute(2, 0, 1), pixels.is_uint8)
+        opaque = torch.full_like(pixels.pixels[:1], 255 if pixels.is_uint8 else 1.0)
+        return PixelImage(torch.cat([pixels.pixels, opaque]), pixels.is_uint8)
+    raise ValueError(f"images can be prepared for models with 1, 3 or 4 input channels; this one takes {channels}.")
+
+
+def check_tensor(image: torch.Tensor, channels: int = 3) -> torch.Tensor:
+    """Validate a preprocessed tensor and return it as (1, channels, H, W)."""
     if not image.is_floating_point():
         raise TypeError(
             f"a tensor image must be floating point (already normalised for the model); got dtype {image.dtype}."
@@ -70,8 +95,11 @@ def check_tensor(image: torch.Tensor) -> torch.Tensor:
     if image.ndim != 4 or image.shape[0] != 1:
         hint = " For several images use explain_batch." if image.ndim == 4 else ""
         raise ValueError(f"a tensor image must have shape (3, H, W) or (1, 3, H, W); got {tuple(image.shape)}.{hint}")
-    if image.shape[1] != 3:
-        raise ValueError(f"a tensor image must have 3 channels, as (3, H, W); got shape {tuple(image.shape[1:])}.")
+    if image.shape[1] != channels:
+        raise ValueError(
+            f"a tensor image must have the model's {channels} channels, as ({channels}, H, W); "
+            f"got shape {tuple(image.shape[1:])}."
+        )
     if image.shape[2] < 1 or image.shape[3] < 1:
         raise ValueError(f"a tensor image must be at least 1x1 pixels; got {tuple(image.shape[1:])}.")
     if not bool(torch.isfinite(image).all()):
@@ -79,15 +107,19 @@ def check_tensor(image: torch.Tensor) -> torch.Tensor:
     return image
 
 
-def _from_pil(image: Image.Image) -> PixelImage:
+def _from_pil(image: Image.Image, channels: int = 3) -> PixelImage:
     if image.getexif().get(EXIF_ORIENTATION, 1) != 1:  # exif_transpose copies even when there is nothing to do
         image = ImageOps.exif_transpose(image)
     if image.width < 1 or image.height < 1:
         raise ValueError(f"the image is empty ({image.width}x{image.height} pixels).")
-    if image.mode != "RGB":
-        image = image.convert("RGB")
+    mode = {1: "L", 3: "RGB", 4: "RGBA"}.get(channels)
+    if mode is None:
+        raise ValueError(f"images can be prepared for models with 1, 3 or 4 input channels; this one takes {channels}.")
+    if image.mode != mode:
+        image = image.convert(mode)
     array = np.asarray(image)
-    return PixelImage(_tensor_view(array).permute(2, 0, 1), is_uint8=True)
+    tensor = _tensor_view(array)
+    return PixelImage(tensor[None] if tensor.ndim == 2 else tensor.permute(2, 0, 1), is_uint8=True)
 
 
 def _from_array(array: np.ndarray) -> PixelImage:

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._images import check_tensor, to_pixels
+from ._model import input_channels
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -106,6 +107,7 @@ class Preprocessor:
 
     def __init__(self, model: nn.Module, preprocess: PreprocessSpec = None):
         self.transform: Callable | None = None
+        self.channels = input_channels(model)
         if preprocess is None:
             self.config = resolve_preprocess_config(model)
         elif isinstance(preprocess, PreprocessConfig):
@@ -124,11 +126,11 @@ class Preprocessor:
     def __call__(self, image, device: torch.device, dtype: torch.dtype = torch.float32) -> PreparedImage:
         """Return the image as a (1, 3, h, w) model input plus the user's (H, W)."""
         if isinstance(image, torch.Tensor):
-            tensor = check_tensor(image)
+            tensor = check_tensor(image, self.channels)
             return PreparedImage(tensor.to(device=device, dtype=dtype).clone(), tuple(tensor.shape[-2:]))
-        pixels = to_pixels(image)
+        pixels = to_pixels(image, self.channels)
         if self.transform is not None:
-            tensor = check_tensor(torch.as_tensor(self.transform(image)))
+            tensor = check_tensor(torch.as_tensor(self.transform(image)), self.channels)
             return PreparedImage(tensor.to(device=device, dtype=dtype).clone(), pixels.size)
         return PreparedImage(self.pixels_to_input(pixels.pixels, pixels.is_uint8, device, dtype), pixels.size)
 
@@ -139,15 +141,26 @@ class Preprocessor:
 
     def normalize(self, pixels: torch.Tensor) -> torch.Tensor:
         """(B, 3, h, w) pixels in [0, 1] -> the model's input space."""
-        mean = torch.tensor(self.config.mean, device=pixels.device, dtype=pixels.dtype).view(1, 3, 1, 1)
-        std = torch.tensor(self.config.std, device=pixels.device, dtype=pixels.dtype).view(1, 3, 1, 1)
+        mean, std = self._stats(pixels)
         return (pixels - mean) / std
 
     def denormalize(self, inputs: torch.Tensor) -> torch.Tensor:
         """Inverse of :meth:`normalize`: the model's input space -> pixels (not clamped)."""
-        mean = torch.tensor(self.config.mean, device=inputs.device, dtype=inputs.dtype).view(1, 3, 1, 1)
-        std = torch.tensor(self.config.std, device=inputs.device, dtype=inputs.dtype).view(1, 3, 1, 1)
+        mean, std = self._stats(inputs)
         return inputs * std + mean
+
+    def _stats(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and std (1, C, 1, 1) for ``like``'s C channels: the config's RGB values averaged for
+        a grayscale input, with their average appended for a 4th (alpha) channel."""
+        channels = like.shape[1]
+        values = []
+        for stat in (self.config.mean, self.config.std):
+            stat = tuple(stat)
+            if len(stat) != channels:
+                average = sum(stat[:3]) / len(stat[:3])
+                stat = (average,) if channels == 1 else (*stat[:3], average)[:channels]
+            values.append(torch.tensor(stat, device=like.device, dtype=like.dtype).view(1, channels, 1, 1))
+        return values[0], values[1]
 
 
 LARGE_IMAGE_BYTES = 64 * 2**20  # float32 copies above this size are avoided: resize first

@@ -27,7 +27,7 @@ BLUR_SIGMA = 5.0
 def baseline_inputs(inputs: torch.Tensor, kind: str, preprocessor: Preprocessor) -> torch.Tensor:
     """The baseline (B, 3, h, w) for normalised model inputs (B, 3, h, w), same device and dtype."""
     if kind == "black":
-        black = preprocessor.normalize(torch.zeros(1, 3, 1, 1, device=inputs.device, dtype=torch.float32))
+        black = preprocessor.normalize(torch.zeros(1, inputs.shape[1], 1, 1, device=inputs.device, dtype=torch.float32))
         return black.to(inputs.dtype).expand_as(inputs).contiguous()
     if kind == "mean":
         return inputs.mean(dim=(2, 3), keepdim=True).expand_as(inputs).contiguous()
