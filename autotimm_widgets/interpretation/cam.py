@@ -223,7 +223,7 @@ class BaseCAM(BaseInterpreter):
             ]
             stack.enter_context(torch.no_grad())
             logits = logits_of(self.model(inputs))
-            outputs = [c.output for c in captures]
+            outputs = [c.output if for_gradients or c.output is None else c.output.detach() for c in captures]
         for (name, _), output in zip(layers, outputs, strict=True):
             self._check_output(name, output, inputs)
         return outputs, logits
