@@ -160,8 +160,15 @@ def test_shapleycam_equals_reference(case):
     torch.autograd.grad(outputs[0, target], x, retain_graph=True, create_graph=True)
     activations = reference.activations_and_grads.activations[0]
     grads = reference.activations_and_grads.gradients[0]
-    expected = np.maximum(reference.get_cam_image(x, module, None, activations, grads, False), 0)[0]
-    reference.activations_and_grads.release()
+    weights = reference.get_cam_weights(x, module, None, activations, grads)  # (1, C)
+    # its get_cam_image forgets the reshape_transform for token layers ("Invalid activation
+    # shape"), so the map is formed here from its own weights, as its base class does
+    spatial = (transform(activations) if transform else activations).detach().numpy()
+    expected = np.maximum((weights[:, :, None, None] * spatial).sum(axis=1), 0)[0]
+    for handle in reference.activations_and_grads.handles:  # its release() fails on token views
+        handle.remove()
+    reference.activations_and_grads.activations.clear()
+    reference.activations_and_grads.gradients.clear()
     ours = ShapleyCAM(model, target_layer=layer, use_cuda=False).attribute(inputs, target).numpy()
     assert expected.max() > 0
     np.testing.assert_allclose(ours, expected, atol=1e-5)
