@@ -17,17 +17,24 @@ def first_component(stack: torch.Tensor, reference: torch.Tensor | None = None) 
     """(..., C, h, w) -> (..., h, w): each stack's positions projected on its first component.
 
     ``reference`` (..., h, w) orients each projection (positive correlation with it); by default
-    the channel sum of ``stack``. NaNs count as 0. Computed in float64, returned in float32 or wider.
+    the channel sum of ``stack``. Non-finite input gives a NaN map (so the caller's finiteness check
+    raises). Computed in float64, returned in float32 or wider.
     """
     lead, (channels, h, w) = stack.shape[:-3], stack.shape[-3:]
-    points = torch.nan_to_num(stack.reshape(-1, channels, h * w).transpose(1, 2).double(), nan=0.0)
+    dtype = torch.promote_types(stack.dtype, torch.float32)
+    if not bool(torch.isfinite(stack).all()):  # NaN maps: finish_maps then raises its clear error
+        return torch.full((*lead, h, w), float("nan"), dtype=dtype, device=stack.device)
+    points = stack.reshape(-1, channels, h * w).transpose(1, 2).double()
     points = points - points.mean(dim=1, keepdim=True)
     _, _, vh = torch.linalg.svd(points, full_matrices=False)
     projection = (points @ vh[:, 0, :, None])[..., 0]  # (N, h*w)
     if reference is None:
-        reference = stack.nan_to_num(0.0).sum(dim=-3)
-    centred = reference.reshape(-1, h * w).double()
-    centred = centred - centred.mean(dim=1, keepdim=True)
+        reference = stack.sum(dim=-3)
+    return orient(projection, reference.reshape(-1, h * w)).reshape(*lead, h, w).to(dtype)
+
+
+def orient(projection: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """(N, n) projections, each sign-flipped where it correlates negatively with ``reference`` (N, n)."""
+    centred = reference.double() - reference.double().mean(dim=1, keepdim=True)
     sign = torch.where((projection * centred).sum(dim=1, keepdim=True) < 0, -1.0, 1.0).to(projection)
-    dtype = torch.promote_types(stack.dtype, torch.float32)
-    return (projection * sign).reshape(*lead, h, w).to(dtype)
+    return projection * sign

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ._eigen import orient
 from ._layers import LayerSpec
 from ._targets import refuse_classes
 from .base import BatchAttribution
@@ -86,7 +87,10 @@ def kernel_projection(activations: torch.Tensor, kernel: str = "sigmoid", gamma:
     component (``KernelPCA.fit_transform``: the top eigenvector of the centred kernel matrix times
     the square root of its eigenvalue), oriented to correlate with the channel sum."""
     b, c, h, w = activations.shape
-    points = torch.nan_to_num(activations.reshape(b, c, h * w).transpose(1, 2).double(), nan=0.0)
+    dtype = torch.promote_types(activations.dtype, torch.float32)
+    if not bool(torch.isfinite(activations).all()):  # NaN maps: finish_maps then raises its clear error
+        return torch.full((b, h, w), float("nan"), dtype=dtype, device=activations.device)
+    points = activations.reshape(b, c, h * w).transpose(1, 2).double()
     points = points - points.mean(dim=1, keepdim=True)
     gamma = 1.0 / c if gamma is None else gamma
     gram = points @ points.transpose(1, 2)
@@ -107,7 +111,5 @@ def kernel_projection(activations: torch.Tensor, kernel: str = "sigmoid", gamma:
     centred = centring @ matrix @ centring
     values, vectors = torch.linalg.eigh(centred)
     projection = vectors[..., -1] * values[:, -1:].clamp_min(0).sqrt()
-    reference = activations.nan_to_num(0.0).sum(dim=1).reshape(b, n).double()
-    reference = reference - reference.mean(dim=1, keepdim=True)
-    sign = torch.where((projection * reference).sum(dim=1, keepdim=True) < 0, -1.0, 1.0).to(projection)
-    return (projection * sign).reshape(b, h, w).to(torch.promote_types(activations.dtype, torch.float32))
+    reference = activations.sum(dim=1).reshape(b, n)
+    return orient(projection, reference).reshape(b, h, w).to(dtype)

@@ -59,7 +59,10 @@ class RandomCAM(BaseCAM):
             weights = self.random_weights(targets, spatial.shape[1]).to(spatial)
             weighted = weights[..., None, None] * spatial[:, None]
             maps.append(self.reduce(weighted))
-        return BatchAttribution(self.combine_layers(maps, inputs), logits, targets)
+        combined = self.combine_layers(maps, inputs)
+        if not bool(torch.isfinite(logits).all()):  # a class of NaN logits means nothing: refused as a NaN map
+            combined = combined * float("nan")
+        return BatchAttribution(combined, logits, targets)
 
     def reduce(self, weighted: torch.Tensor) -> torch.Tensor:
         from ._eigen import first_component
