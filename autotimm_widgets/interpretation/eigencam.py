@@ -16,7 +16,7 @@ from .preprocessing import PreprocessSpec
 from .registry import register_method
 
 
-@register_method("eigencam", label="EigenCAM", takes_layer=True, class_specific=False, params=(AUG_SMOOTH,))
+@register_method("eigencam", label="EigenCAM", rank=200, takes_layer=True, class_specific=False, params=(AUG_SMOOTH,))
 class EigenCAM(BaseCAM):
     """Gradient-free and class-agnostic: the layer's activations (B, C, h, w), centred over the
     positions, projected on their first principal component, as pytorch-grad-cam's ``EigenCAM``.

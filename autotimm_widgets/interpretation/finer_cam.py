@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._checks import non_negative
+from ._checks import at_most, non_negative
 from ._layers import LayerSpec
 from .cam import CAM_OPTIONS, BaseCAM, LayersSpec, ReshapeTransform
 from .gradcam import GradCAM
@@ -13,7 +13,15 @@ from .preprocessing import PreprocessSpec
 from .registry import Param, register_method
 
 COMPARED = (1, 2, 3)  # pytorch-grad-cam's DEFAULT_COMPARISON_CATEGORIES: the 3 nearest classes
-ALPHA = Param("alpha", float, lambda v: non_negative(v, "alpha"), "Comparison strength", minimum=0.0, maximum=10.0)
+MAX_ALPHA = 10.0  # the comparison classes' logits weighed up to 10 times the explained class's
+
+
+def check_alpha(alpha) -> float:
+    """``alpha`` as a float in [0, ``MAX_ALPHA``]."""
+    return at_most(non_negative(alpha, "alpha"), MAX_ALPHA, "alpha")
+
+
+ALPHA = Param("alpha", float, check_alpha, "Comparison strength", minimum=0.0, maximum=MAX_ALPHA)
 
 
 @register_method(

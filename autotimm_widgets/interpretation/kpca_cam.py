@@ -37,7 +37,9 @@ def check_gamma(gamma) -> float | None:
 KERNEL = Param("kernel", str, check_kernel, "Kernel", choices=KERNELS)
 
 
-@register_method("kpca_cam", label="KPCA-CAM", takes_layer=True, class_specific=False, params=(KERNEL, AUG_SMOOTH))
+@register_method(
+    "kpca_cam", label="KPCA-CAM", rank=200, takes_layer=True, class_specific=False, params=(KERNEL, AUG_SMOOTH)
+)
 class KPCA_CAM(BaseCAM):  # noqa: N801 - pytorch-grad-cam's name
     """Gradient-free and class-agnostic: the activations' positions (h*w points in channel
     space, centred) projected on the first kernel principal component, as pytorch-grad-cam's

@@ -7,14 +7,22 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ._checks import non_negative_int
+from ._checks import at_most, non_negative_int
 from ._layers import LayerSpec
 from .base import BatchAttribution
 from .cam import CAM_OPTIONS, BaseCAM, LayersSpec, ReshapeTransform
 from .preprocessing import PreprocessSpec
 from .registry import Param, register_method
 
-SEED = Param("seed", int, lambda v: non_negative_int(v, "seed"), "Seed", minimum=0)
+MAX_SEED = 2**31 - 1
+
+
+def check_seed(seed) -> int:
+    """``seed`` as an int in [0, ``MAX_SEED``]."""
+    return at_most(non_negative_int(seed, "seed"), MAX_SEED, "seed")
+
+
+SEED = Param("seed", int, check_seed, "Seed", minimum=0, maximum=MAX_SEED)
 
 
 @register_method("randomcam", label="RandomCAM", takes_layer=True, params=(*CAM_OPTIONS, SEED))

@@ -124,7 +124,8 @@ def register_method(
     """Class decorator: register an explainer under ``name`` (see :class:`Capabilities`).
 
     ``rank`` orders methods of the same kind in :func:`list_methods` (lower first; the contract's
-    GradCAM, GradCAM++ and Integrated Gradients lead, so GradCAM is the widget's default)."""
+    GradCAM, GradCAM++ and Integrated Gradients lead, so GradCAM is the widget's default;
+    class-agnostic CAMs come last among the CAMs, at 200)."""
 
     def decorator(cls: type) -> type:
         if name in _REGISTRY:
@@ -147,17 +148,12 @@ def register_method(
 
 def list_methods(model: nn.Module | None = None) -> list[str]:
     """Registered method names, with ``model`` those that apply to it: the attribution methods
-    first, then the attention methods, then wrappers; in each group the class-specific methods
-    first; then by rank, then in registration order."""
+    first, then the attention methods, then wrappers; in each group by rank, then in
+    registration order."""
     _load_methods()
     ordered = sorted(
         _REGISTRY.values(),
-        key=lambda i: (
-            i.capabilities.wrapper,
-            i.capabilities.needs_attention,
-            not i.capabilities.class_specific,
-            i.rank,
-        ),
+        key=lambda i: (i.capabilities.wrapper, i.capabilities.needs_attention, i.rank),
     )
     return [info.name for info in ordered if model is None or info.applies_to(model)]
 

@@ -39,6 +39,8 @@ def candidate_values(param) -> list:
 
 
 def descriptor_allows(param, value) -> bool:
+    if param.kind is bool:
+        return isinstance(value, bool)
     if param.choices is not None:
         return value in param.choices
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):

@@ -90,6 +90,8 @@ def test_burst_of_changes_ends_on_the_final_state(widget, resnet18):
         "layer": widget.layer,
         "target_class": widget.target_class,
         "smoothgrad": False,
+        "eigen_smooth": False,  # GradCAM's own options are part of what the map is of
+        "aug_smooth": False,
     }
 
 

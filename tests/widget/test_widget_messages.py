@@ -172,6 +172,11 @@ BAD_VALUE_PER_FIELD = {
     "target_patch": (5, "5", 17),
     "opacity": (0.7, "0.7", 1.01),
     "colormap": ("viridis", 0, "nope"),
+    "eigen_smooth": (True, "true", None),
+    "aug_smooth": (True, 1, None),
+    "alpha": (0.5, "0.5", 11.0),
+    "seed": (3, 2.5, -1),
+    "kernel": ("rbf", 0, "nope"),
 }
 
 

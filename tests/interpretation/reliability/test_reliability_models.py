@@ -186,6 +186,9 @@ def test_half_precision_on_the_cpu(case, dtype):
     spec, expected = case
     heatmap = explain_unchanged(spec, build_model(spec.arch).to(dtype))
     assert heatmap.dtype == np.float32 and np.isfinite(heatmap).all()
+    if np.ptp(expected) == 0:  # a constant map (RandomCAM's weights can zero it): the same constant
+        np.testing.assert_allclose(heatmap, expected, atol=1e-3)
+        return
     assert np.corrcoef(heatmap.ravel(), expected.ravel())[0, 1] > (0.95 if dtype == torch.float16 else 0.9)
 
 
