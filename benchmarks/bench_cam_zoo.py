@@ -5,7 +5,7 @@
   pytorch-grad-cam's perturbation loops take minutes on a CPU, so they run ``--perturb-rounds``
   times (default 1), interleaved with ours.
 
-    uv run python benchmarks/bench_cam_zoo.py [--rounds 5] [--device cpu|cuda] [--batch-size 32]
+    uv run python benchmarks/bench_cam_zoo.py [--rounds 5] [--device cpu|cuda] [--batch-size 32] [--skip-perturbation]
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--perturb-rounds", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--skip-perturbation", action="store_true", help="only the gradient CAMs")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
     device = torch.device(args.device)
@@ -55,6 +56,8 @@ def main() -> None:
     for name in gradient_cams:
         print(f"{name:>20}: {times[name] * 1000:8.1f} ms | /forward {times[name] / times['forward']:.2f}")
 
+    if args.skip_perturbation:
+        return
     for ours_cls, reference_cls in [(AblationCAM, ReferenceAblationCAM), (ScoreCAM, ReferenceScoreCAM)]:
         ours = ours_cls(model, target_layer="layer4", use_cuda=cuda, batch_size=args.batch_size)
         reference = reference_cls(model, target_layers=[model.layer4])
