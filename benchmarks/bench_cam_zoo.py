@@ -45,7 +45,9 @@ def main() -> None:
             model(inputs)
 
     gradient_cams = [
-        n for n in list_methods(model) if issubclass(method_info(n).cls, BaseCAM) and method_info(n).cls.uses_class_gradients
+        n
+        for n in list_methods(model)
+        if issubclass(method_info(n).cls, BaseCAM) and method_info(n).cls.uses_class_gradients
     ]
     gradient_cams += ["shapleycam", "finercam"]
     runs = {"forward": forward_only}

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 from torch import nn
 
-from ._checks import check_batch_size
-from ._layers import LayerSpec
+from ._gradient_free import PerturbationCAM
 from ._layout import NCHW
 from ._model import logits_of
-from .base import BatchAttribution
-from .cam import CAM_OPTIONS, BaseCAM, LayersSpec, ReshapeTransform
-from .preprocessing import PreprocessSpec
+from .cam import CAM_OPTIONS
 from .registry import register_method
 
 ABLATION_OFFSET = 1e7  # pytorch-grad-cam's ABLATION_VALUE
 
 
 @register_method("ablationcam", label="AblationCAM", takes_layer=True, shared_classes=True, params=CAM_OPTIONS)
-class AblationCAM(BaseCAM):
+class AblationCAM(PerturbationCAM):
     """Gradient-free: for each channel c, the layer's output with channel c set to the baseline
     (0 where the output's minimum is 0, as after a ReLU, else that minimum minus 1e7) runs through
     the rest of the model; ``w_c = (y - y_c) / y``, map ``= relu(sum_c w_c A_c)``, as
@@ -32,53 +27,14 @@ class AblationCAM(BaseCAM):
     pytorch-grad-cam lowers the non-ReLU baseline by another 1e7 for each row of its batch; here
     every channel gets the same baseline. Arguments as :class:`BaseCAM`, plus ``batch_size``."""
 
-    uses_class_gradients = False
-
-    def __init__(
-        self,
-        model: nn.Module,
-        target_layer: LayersSpec | LayerSpec = None,
-        use_cuda: bool = True,
-        *,
-        preprocess: PreprocessSpec = None,
-        reshape_transform: ReshapeTransform | None = None,
-        eigen_smooth: bool = False,
-        aug_smooth: bool = False,
-        batch_size: int = 32,
-    ):
-        super().__init__(
-            model,
-            target_layer,
-            use_cuda,
-            preprocess=preprocess,
-            reshape_transform=reshape_transform,
-            eigen_smooth=eigen_smooth,
-            aug_smooth=aug_smooth,
-        )
-        self.batch_size = check_batch_size(batch_size)
-
-    def _layer_maps(
-        self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]], copies: int = 1
-    ) -> BatchAttribution:
-        activations, logits = self.layer_outputs(inputs)
-        targets = self._resolved_targets(logits, classes, copies)
+    def layer_weights(self, inputs, layer, activation, spatial, targets, logits) -> torch.Tensor:
+        name, module = layer
         original = logits.float().gather(1, targets)  # (B, K)
-        maps = []
-        for (name, module), activation in zip(self._layers_for(inputs), activations, strict=True):
-            axis = self._channel_axis(name, activation, inputs)
-            ablated = torch.stack(
-                [self.ablated_scores(module, inputs[b], activation[b], axis, targets[b]) for b in range(len(inputs))]
-            )  # (B, C, K)
-            weights = ((original[:, None, :] - ablated) / original[:, None, :]).transpose(1, 2)  # (B, K, C)
-            spatial, _ = self._to_spatial(name, activation, None, inputs)
-            weighted = weights[..., None, None] * spatial[:, None]
-            if self.eigen_smooth:
-                from ._eigen import first_component
-
-                maps.append(first_component(weighted).clamp_min(0))
-            else:
-                maps.append(weighted.sum(dim=2).clamp_min(0))
-        return BatchAttribution(self.combine_layers(maps, inputs), logits, targets)
+        axis = self._channel_axis(name, activation, inputs)
+        ablated = torch.stack(
+            [self.ablated_scores(module, inputs[b], activation[b], axis, targets[b]) for b in range(len(inputs))]
+        )  # (B, C, K)
+        return ((original[:, None, :] - ablated) / original[:, None, :]).transpose(1, 2)
 
     def _channel_axis(self, name: str, activation: torch.Tensor, inputs: torch.Tensor) -> int:
         """The channel axis of one image's output (no batch axis)."""

@@ -126,6 +126,13 @@ class BaseCAM(BaseInterpreter):
             return torch.einsum("bkc,bchw->bkhw", weights, activations).clamp_min(0)
         return cls.weighted_activations(activations, gradients).sum(dim=2).clamp_min(0)
 
+    def maps_from_weights(self, activations: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """Non-negative maps (B, K, h, w) from activations (B, C, h, w) and channel weights (B, K, C)
+        found some other way (scores, ablations, random): the sum of ``w_c A_c``, or with
+        ``eigen_smooth`` its first principal component."""
+        weighted = weights.to(activations)[..., None, None] * activations[:, None]
+        return (first_component(weighted) if self.eigen_smooth else weighted.sum(dim=2)).clamp_min(0)
+
     # -- layers ------------------------------------------------------------------------
     def set_target_layer(self, layer: LayersSpec) -> None:
         """Use ``layer`` (name, module, a list of them, or ``None`` for automatic) from now on."""

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from ._eigen import first_component
-from ._layers import LayerSpec
-from .cam import AUG_SMOOTH, BaseCAM, LayersSpec, ReshapeTransform
-from .preprocessing import PreprocessSpec
+from .cam import AUG_SMOOTH, BaseCAM
 from .registry import register_method
 
 
@@ -19,25 +16,6 @@ class EigenGradCAM(BaseCAM):
     """Class-specific EigenCAM: the first principal component of ``dy/dA * A`` (B, K, C, h, w),
     oriented to correlate with its channel sum (the HiResCAM map), then ReLU; as pytorch-grad-cam's
     ``EigenGradCAM``. Arguments as :class:`BaseCAM` (no ``eigen_smooth``: it always is)."""
-
-    def __init__(
-        self,
-        model: nn.Module,
-        target_layer: LayersSpec | LayerSpec = None,
-        use_cuda: bool = True,
-        *,
-        preprocess: PreprocessSpec = None,
-        reshape_transform: ReshapeTransform | None = None,
-        aug_smooth: bool = False,
-    ):
-        super().__init__(
-            model,
-            target_layer,
-            use_cuda,
-            preprocess=preprocess,
-            reshape_transform=reshape_transform,
-            aug_smooth=aug_smooth,
-        )
 
     @classmethod
     def weighted_activations(cls, activations: torch.Tensor, gradients: torch.Tensor) -> torch.Tensor:

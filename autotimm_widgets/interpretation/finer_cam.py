@@ -6,10 +6,8 @@ import torch
 from torch import nn
 
 from ._checks import at_most, non_negative
-from ._layers import LayerSpec
-from .cam import CAM_OPTIONS, BaseCAM, LayersSpec, ReshapeTransform
+from .cam import CAM_OPTIONS, BaseCAM, LayersSpec
 from .gradcam import GradCAM
-from .preprocessing import PreprocessSpec
 from .registry import Param, register_method
 
 COMPARED = (1, 2, 3)  # pytorch-grad-cam's DEFAULT_COMPARISON_CATEGORIES: the 3 nearest classes
@@ -39,25 +37,14 @@ class FinerCAM(GradCAM):
     def __init__(
         self,
         model: nn.Module,
-        target_layer: LayersSpec | LayerSpec = None,
+        target_layer: LayersSpec = None,
         use_cuda: bool = True,
         *,
-        preprocess: PreprocessSpec = None,
-        reshape_transform: ReshapeTransform | None = None,
-        eigen_smooth: bool = False,
-        aug_smooth: bool = False,
         alpha: float = 1.0,
         base: type[BaseCAM] = GradCAM,
+        **options,
     ):
-        super().__init__(
-            model,
-            target_layer,
-            use_cuda,
-            preprocess=preprocess,
-            reshape_transform=reshape_transform,
-            eigen_smooth=eigen_smooth,
-            aug_smooth=aug_smooth,
-        )
+        super().__init__(model, target_layer, use_cuda, **options)
         if not (isinstance(base, type) and issubclass(base, BaseCAM) and base.uses_class_gradients):
             raise TypeError(f"base must be a gradient CAM class such as GradCAM; got {base!r}.")
         self.alpha = ALPHA.validate(alpha)

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 from torch import nn
 
 from ._eigen import orient
-from ._layers import LayerSpec
-from ._targets import refuse_classes
-from .base import BatchAttribution
-from .cam import AUG_SMOOTH, BaseCAM, LayersSpec, ReshapeTransform
-from .preprocessing import PreprocessSpec
+from ._gradient_free import ProjectionCAM
+from .cam import AUG_SMOOTH, LayersSpec
 from .registry import Param, register_method
 
 KERNELS = ("sigmoid", "rbf", "poly", "linear", "cosine")
@@ -40,48 +35,29 @@ KERNEL = Param("kernel", str, check_kernel, "Kernel", choices=KERNELS)
 @register_method(
     "kpca_cam", label="KPCA-CAM", rank=200, takes_layer=True, class_specific=False, params=(KERNEL, AUG_SMOOTH)
 )
-class KPCA_CAM(BaseCAM):  # noqa: N801 - pytorch-grad-cam's name
+class KPCA_CAM(ProjectionCAM):  # noqa: N801 - pytorch-grad-cam's name
     """Gradient-free and class-agnostic: the activations' positions (h*w points in channel
     space, centred) projected on the first kernel principal component, as pytorch-grad-cam's
     ``KPCA_CAM`` (scikit-learn ``KernelPCA(n_components=1, kernel, gamma)``, coef0 = 1, degree 3).
     The sign is fixed to correlate with the channel sum (see ``_eigen``); it takes no class.
     Costs an (h*w)^2 kernel matrix and its eigendecomposition per image: keep layers small."""
 
-    uses_class_gradients = False
-
     def __init__(
         self,
         model: nn.Module,
-        target_layer: LayersSpec | LayerSpec = None,
+        target_layer: LayersSpec = None,
         use_cuda: bool = True,
         *,
-        preprocess: PreprocessSpec = None,
-        reshape_transform: ReshapeTransform | None = None,
-        aug_smooth: bool = False,
         kernel: str = "sigmoid",
         gamma: float | None = None,
+        **options,
     ):
-        super().__init__(
-            model,
-            target_layer,
-            use_cuda,
-            preprocess=preprocess,
-            reshape_transform=reshape_transform,
-            aug_smooth=aug_smooth,
-        )
+        super().__init__(model, target_layer, use_cuda, **options)
         self.kernel = KERNEL.validate(kernel)
         self.gamma = check_gamma(gamma)
 
-    def _layer_maps(
-        self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]], copies: int = 1
-    ) -> BatchAttribution:
-        refuse_classes(type(self).__name__, classes, "EigenGradCAM")
-        activations, logits = self.layer_outputs(inputs)
-        maps = []
-        for (name, _), activation in zip(self._layers_for(inputs), activations, strict=True):
-            spatial, _ = self._to_spatial(name, activation, None, inputs)
-            maps.append(kernel_projection(spatial, self.kernel, self.gamma)[:, None].clamp_min(0))
-        return BatchAttribution(self.combine_layers(maps, inputs), logits, logits.argmax(dim=1, keepdim=True))
+    def project(self, activations: torch.Tensor) -> torch.Tensor:
+        return kernel_projection(activations, self.kernel, self.gamma)
 
 
 def kernel_projection(activations: torch.Tensor, kernel: str = "sigmoid", gamma: float | None = None) -> torch.Tensor:

@@ -130,7 +130,7 @@ def register_method(
     def decorator(cls: type) -> type:
         if name in _REGISTRY:
             raise ValueError(f"a method named {name!r} is registered already ({_REGISTRY[name].cls.__name__}).")
-        signature = inspect.signature(cls.__init__).parameters
+        signature = constructor_parameters(cls)
         filled = []
         for param in params:
             argument = param.argument or param.name
@@ -185,7 +185,7 @@ def create_explainer(name: str, model: nn.Module, **params):
 
 
 def _construct(info: MethodInfo, model, params: dict, *leading):
-    signature = inspect.signature(info.cls.__init__).parameters
+    signature = constructor_parameters(info.cls)
     accepted = {p.argument or p.name for p in info.params} | {n for n in signature if n not in ("self", "model")}
     by_name = {p.name: p for p in info.params}
     kwargs = {}
@@ -202,13 +202,29 @@ def _construct(info: MethodInfo, model, params: dict, *leading):
 
 def _create_wrapper(info: MethodInfo, model, params: dict):
     params = dict(params)
-    own = {p.name for p in info.params} | set(inspect.signature(info.cls.__init__).parameters)
+    own = {p.name for p in info.params} | set(constructor_parameters(info.cls))
     base_name = params.pop("base", None)
     base_param = info.param("base")
     base_name = base_param.validate(base_param.default if base_name is None else base_name)
     base_params = {k: params.pop(k) for k in list(params) if k not in own}
     base = create_explainer(base_name, model, **base_params)
     return _construct(info, model, params, base)
+
+
+def constructor_parameters(cls: type) -> dict[str, inspect.Parameter]:
+    """The named keywords ``cls(...)`` takes: its ``__init__``'s, and where that passes
+    ``**options`` on, those of the next ``__init__`` up the class hierarchy (first declaration wins)."""
+    found: dict[str, inspect.Parameter] = {}
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        parameters = inspect.signature(klass.__init__).parameters
+        for name, parameter in parameters.items():
+            if parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+                found.setdefault(name, parameter)
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+            break
+    return found
 
 
 def _load_methods() -> None:

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from ._checks import check_batch_size
-from ._layers import LayerSpec
+from ._gradient_free import PerturbationCAM
 from ._model import logits_of
-from .base import BatchAttribution
-from .cam import CAM_OPTIONS, BaseCAM, LayersSpec, ReshapeTransform
-from .preprocessing import PreprocessSpec
+from .cam import CAM_OPTIONS
 from .registry import register_method
 
 
 @register_method("scorecam", label="ScoreCAM", takes_layer=True, shared_classes=True, params=CAM_OPTIONS)
-class ScoreCAM(BaseCAM):
+class ScoreCAM(PerturbationCAM):
     """Gradient-free: each channel A_c is upsampled to the input (bilinear, corners aligned),
     scaled to [0, 1] (``(a - min) / (max - min + 1e-8)``) and multiplies the input; the softmax
     over channels of the class scores of those C masked inputs weights the channels, map
@@ -26,50 +20,8 @@ class ScoreCAM(BaseCAM):
     autograd, ``batch_size`` at a time; all classes share them; channels whose map is constant
     (an all-zero mask) are scored once. Arguments as :class:`BaseCAM`, plus ``batch_size``."""
 
-    uses_class_gradients = False
-
-    def __init__(
-        self,
-        model: nn.Module,
-        target_layer: LayersSpec | LayerSpec = None,
-        use_cuda: bool = True,
-        *,
-        preprocess: PreprocessSpec = None,
-        reshape_transform: ReshapeTransform | None = None,
-        eigen_smooth: bool = False,
-        aug_smooth: bool = False,
-        batch_size: int = 32,
-    ):
-        super().__init__(
-            model,
-            target_layer,
-            use_cuda,
-            preprocess=preprocess,
-            reshape_transform=reshape_transform,
-            eigen_smooth=eigen_smooth,
-            aug_smooth=aug_smooth,
-        )
-        self.batch_size = check_batch_size(batch_size)
-
-    def _layer_maps(
-        self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]], copies: int = 1
-    ) -> BatchAttribution:
-        activations, logits = self.layer_outputs(inputs)
-        targets = self._resolved_targets(logits, classes, copies)
-        maps = []
-        for (name, _), activation in zip(self._layers_for(inputs), activations, strict=True):
-            spatial, _ = self._to_spatial(name, activation, None, inputs)
-            weights = torch.stack([self.channel_weights(inputs[b], spatial[b], targets[b]) for b in range(len(inputs))])
-            maps.append(self._from_weights(spatial, weights))
-        return BatchAttribution(self.combine_layers(maps, inputs), logits, targets)
-
-    def _from_weights(self, spatial: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-        weighted = weights[..., None, None] * spatial[:, None]
-        if self.eigen_smooth:
-            from ._eigen import first_component
-
-            return first_component(weighted).clamp_min(0)
-        return weighted.sum(dim=2).clamp_min(0)
+    def layer_weights(self, inputs, layer, activation, spatial, targets, logits) -> torch.Tensor:
+        return torch.stack([self.channel_weights(inputs[b], spatial[b], targets[b]) for b in range(len(inputs))])
 
     @torch.no_grad()
     def channel_weights(self, image: torch.Tensor, activation: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:

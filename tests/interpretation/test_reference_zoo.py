@@ -98,9 +98,9 @@ def test_eigencam_projection_equals_reference_up_to_sign(case):
     activations, _ = reference_activations(model, module, transform, inputs, target, gradients=False)
     expected = get_2d_projection(activations)[0]
     ours = EigenCAM(model, target_layer=layer, use_cuda=False)
-    assert_equal_up_to_sign(EigenCAM.project(torch.from_numpy(activations))[0].numpy(), expected)
+    assert_equal_up_to_sign(ours.project(torch.from_numpy(activations))[0].numpy(), expected)
     raw = ours.attribute(inputs).numpy()
-    signed = EigenCAM.project(torch.from_numpy(activations))[0].numpy()
+    signed = ours.project(torch.from_numpy(activations))[0].numpy()
     np.testing.assert_allclose(raw, np.maximum(signed, 0), atol=1e-5)
     reference_map = ref.EigenCAM(model, target_layers=[module], reshape_transform=transform)(inputs, targets=None)[0]
     if np.abs(signed - expected).max() <= np.abs(signed + expected).max():  # the reference's SVD chose our sign

@@ -28,7 +28,7 @@ from autotimm_widgets.interpretation import (
     register_method,
 )
 from autotimm_widgets.interpretation.cam import BaseCAM
-from autotimm_widgets.interpretation.registry import _REGISTRY
+from autotimm_widgets.interpretation.registry import _REGISTRY, constructor_parameters
 
 from helpers.images import random_image
 from helpers.params import ALL_PARAMS, CORE, PARAM_IDS, candidate_values, descriptor_allows
@@ -89,7 +89,7 @@ def test_method_info_refuses_unknown_names_with_the_closest_ones():
 @pytest.mark.parametrize("name, param", ALL_PARAMS, ids=PARAM_IDS)
 def test_a_param_default_is_its_constructors(name, param):
     info = method_info(name)
-    declared = inspect.signature(info.cls.__init__).parameters[param.argument or param.name].default
+    declared = constructor_parameters(info.cls)[param.argument or param.name].default
     if declared is inspect.Parameter.empty:  # a wrapper's base: no constructor default, a method name
         assert info.capabilities.wrapper and param.default in list_methods()
     else:
