@@ -23,6 +23,7 @@ from .registry import Capabilities, MethodInfo, Param, create_explainer, list_me
 from .score_cam import ScoreCAM
 from .shapley_cam import ShapleyCAM
 from .smoothgrad import SmoothGrad
+from .targets import ClassLogit, ClassProbability, EmbeddingSimilarity, Target
 from .types import ImageBatch, ImageInput, TargetClass, TargetClasses
 from .xgradcam import XGradCAM
 
@@ -35,8 +36,11 @@ __all__ = [
     "BaseInterpreter",
     "BatchAttribution",
     "Capabilities",
+    "ClassLogit",
+    "ClassProbability",
     "EigenCAM",
     "EigenGradCAM",
+    "EmbeddingSimilarity",
     "FinerCAM",
     "FullGrad",
     "GradCAM",
@@ -57,6 +61,7 @@ __all__ = [
     "ScoreCAM",
     "ShapleyCAM",
     "SmoothGrad",
+    "Target",
     "TargetClass",
     "TargetClasses",
     "TokenLayout",

@@ -24,6 +24,7 @@ class WeightedCAM(BaseCAM):
     """A CAM whose channel weights (B, K, C) come from :meth:`layer_weights`, not from gradients."""
 
     uses_class_gradients = False
+    takes_custom_targets = False
 
     def layer_weights(self, inputs, layer: tuple[str, nn.Module], activation, spatial, targets, logits) -> torch.Tensor:
         """(B, K, C) weights of one ``layer`` (name, module) from its raw ``activation``, ``spatial``
@@ -66,6 +67,7 @@ class ProjectionCAM(BaseCAM):
     """Class-agnostic: each layer's map is :meth:`project` of its activations; a class is refused."""
 
     uses_class_gradients = False
+    takes_custom_targets = False
 
     def project(self, activations: torch.Tensor) -> torch.Tensor:
         """(B, C, h, w) -> (B, h, w), the signed projection (before the ReLU)."""

@@ -19,6 +19,8 @@ def as_class_index(value, name: str = "target_class") -> int | None:
     """
     if value is None:
         return None
+    if _is_custom_target(value):  # a targets.Target: checked by the method that takes it
+        return value
     if isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim == 0:
         is_int = (
             (not value.is_floating_point() and not value.is_complex() and value.dtype != torch.bool)
@@ -69,6 +71,7 @@ def batch_targets(target_classes, count: int) -> list[int | None]:
 def check_range(classes: Sequence[int | None], num_classes: int) -> None:
     """Raise ``ValueError`` naming the valid range if a class index is too large."""
     for c in classes:
+        c = getattr(c, "index", None) if _is_custom_target(c) else c
         if c is not None and c >= num_classes:
             raise ValueError(
                 f"target_class {c} is out of range: the model has {num_classes} classes, "
@@ -78,15 +81,29 @@ def check_range(classes: Sequence[int | None], num_classes: int) -> None:
 
 def class_tensor(classes: Sequence[Sequence[int | None]], device) -> torch.Tensor:
     """(B, K) int64 tensor of requested classes, with ``PREDICTED`` where None."""
-    return torch.tensor(
-        [[PREDICTED if c is None else c for c in row] for row in classes], dtype=torch.long, device=device
-    )
+
+    def index(c):
+        c = getattr(c, "index", None) if _is_custom_target(c) else c
+        return PREDICTED if c is None else c
+
+    return torch.tensor([[index(c) for c in row] for row in classes], dtype=torch.long, device=device)
+
+
+def has_custom_targets(classes: Sequence[Sequence]) -> bool:
+    """True if any requested class is a custom target (``targets.Target``)."""
+    return any(_is_custom_target(c) for row in classes for c in row)
 
 
 def resolve_classes(logits: torch.Tensor, requested: torch.Tensor) -> torch.Tensor:
     """Replace ``PREDICTED`` entries of a (B, K) class tensor by each image's argmax class."""
     predicted = logits.detach().argmax(dim=1, keepdim=True).expand_as(requested)
     return torch.where(requested == PREDICTED, predicted, requested)
+
+
+def _is_custom_target(value) -> bool:
+    from .targets import Target
+
+    return isinstance(value, Target)
 
 
 def _is_sequence(value) -> bool:

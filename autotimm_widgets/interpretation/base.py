@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from ._checks import check_batch_size
 from ._model import check_model, choose_device, explaining, logits_of, model_dtype
 from ._progress import ProgressCallback as Progress
-from ._targets import batch_targets, check_range, class_tensor, explain_targets, resolve_classes
+from ._targets import batch_targets, check_range, class_tensor, explain_targets, has_custom_targets, resolve_classes
 from ._tokens import check_input_size
 from .preprocessing import PreparedImage, Preprocessor, PreprocessSpec
 from .types import ImageBatch, ImageInput, TargetClass, TargetClasses
@@ -186,9 +186,17 @@ class BaseInterpreter:
         return prepared
 
     # -- helpers for methods ------------------------------------------------------------
-    @staticmethod
-    def _targets(logits: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> torch.Tensor:
-        """(B, K) classes to explain: check the range, fill ``None`` with the predicted class."""
+    #: whether the method explains custom targets (``targets.Target``) as well as class indices
+    takes_custom_targets = False
+
+    def _targets(self, logits: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> torch.Tensor:
+        """(B, K) classes to explain: check the range, fill ``None`` with the predicted class
+        (a custom target counts as its ``index``, or as the predicted class)."""
+        if not self.takes_custom_targets and has_custom_targets(classes):
+            raise TypeError(
+                f"{type(self).__name__} explains class indices; custom targets (ClassLogit, ClassProbability, "
+                "EmbeddingSimilarity, ...) are for the gradient CAM methods, such as GradCAM."
+            )
         for row in classes:
             check_range(row, logits.shape[1])
         return resolve_classes(logits, class_tensor(classes, logits.device))

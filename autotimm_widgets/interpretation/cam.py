@@ -33,12 +33,14 @@ from ._hooks import capture_output
 from ._layers import LayerInfo, LayerSpec, LayerTrace, candidate_layers, detect_target_layer, resolve_layer
 from ._layout import NHWC, TOKENS, to_channels_first
 from ._model import explaining, logits_of
+from ._targets import has_custom_targets
 from ._tokens import num_prefix_tokens, patch_size, token_grid, tokens_to_grid
 from ._trace import LayerTracer
 from .base import BaseInterpreter, BatchAttribution, normalize_maps, resize_maps
 from .gradients import score_gradients
 from .preprocessing import PreprocessSpec
 from .registry import Param
+from .targets import Target
 from .types import ImageInput, TargetClass
 
 LayersSpec = LayerSpec | Sequence[str | nn.Module]
@@ -76,6 +78,7 @@ class BaseCAM(BaseInterpreter):
     #: the map is built from one layer pass's activations and class gradients (CamEvidence), so
     #: methods with this flag can share one pass (``compare_methods``).
     uses_class_gradients: ClassVar[bool] = True
+    takes_custom_targets = True
 
     def __init__(
         self,
@@ -108,6 +111,25 @@ class BaseCAM(BaseInterpreter):
     def scores(self, logits: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
         """The (B, K) scalars whose gradients weight the activations: each map's class logit."""
         return logits.gather(1, classes)
+
+    def objective(self, logits: torch.Tensor, targets: torch.Tensor, requested: Sequence[Sequence]) -> torch.Tensor:
+        """(B, K) scores to differentiate: :meth:`scores` of the resolved classes, or a custom
+        target's score where one was requested (``requested[b][k]``, row b of the batch)."""
+        scores = self.scores(logits, targets)
+        if not has_custom_targets(requested):
+            return scores
+        columns = []
+        for k in range(scores.shape[1]):
+            rows = [row[k] for row in requested]
+            if not any(isinstance(c, Target) for c in rows):
+                columns.append(scores[:, k])
+                continue
+            values = [
+                c(logits[b : b + 1]).reshape(-1)[0] if isinstance(c, Target) else scores[b, k]
+                for b, c in enumerate(rows)
+            ]
+            columns.append(torch.stack([v.to(scores.dtype) for v in values]))
+        return torch.stack(columns, dim=1)
 
     @classmethod
     def weighted_activations(cls, activations: torch.Tensor, gradients: torch.Tensor) -> torch.Tensor:
@@ -205,7 +227,7 @@ class BaseCAM(BaseInterpreter):
         gradient CAM variant needs (activations and gradients in (B, C, h, w) layout)."""
         activations, logits = self.layer_outputs(inputs, for_gradients=True)
         targets = self._resolved_targets(logits, classes, copies)
-        gradients = score_gradients(self.scores(logits, targets), activations)
+        gradients = score_gradients(self.objective(logits, targets, classes), activations)
         return [
             CamEvidence(*self._to_spatial(name, a.detach(), g, inputs), logits.detach(), targets)
             for (name, _), a, g in zip(self._layers_for(inputs), activations, gradients, strict=True)

@@ -32,7 +32,7 @@ class ShapleyCAM(BaseCAM):
         with sdpa_kernel([SDPBackend.MATH]):  # fused attention kernels have no second derivative
             activations, logits = self.layer_outputs(inputs, for_gradients=True)
         targets = self._resolved_targets(logits, classes, copies)
-        scores = self.scores(logits, targets)
+        scores = self.objective(logits, targets, classes)
         corrected = [[] for _ in activations]
         for k in range(scores.shape[1]):
             gradients = score_gradients(scores[:, k : k + 1], activations, create_graph=True)
