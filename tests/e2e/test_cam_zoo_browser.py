@@ -1,0 +1,90 @@
+"""Every registered method of a CNN picked from the menu in real JupyterLab, and a CAM option toggled.
+
+The menu is built from the registry, so this walks ``list_methods(cnn)``: each method's map in
+the kernel must equal the library's map for the same layer and class, and the canvas must change.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import open_page
+from .notebook_page import NotebookPage
+
+pytestmark = pytest.mark.e2e
+
+CELLS = [
+    """
+import numpy as np, timm, torch
+from autotimm_widgets import ExplainerWidget
+from autotimm_widgets.interpretation import create_explainer, list_methods, method_info
+torch.manual_seed(0)
+cnn = timm.create_model("test_resnet", pretrained=False, num_classes=5).eval()
+image = np.random.default_rng(0).integers(0, 256, size=(96, 96, 3), dtype=np.uint8)
+w = ExplainerWidget(cnn, image, use_cuda=False)
+w
+""",
+]
+
+
+def library_map(name: str, **params) -> str:
+    """The kernel expression for the library's map of method ``name`` with the widget's layer and class."""
+    extra = "".join(f", {k}={v!r}" for k, v in params.items())
+    return (
+        f"create_explainer({name!r}, cnn, use_cuda=False{extra}, "
+        f"**({{'target_layer': w.layer or None}} if method_info({name!r}).capabilities.takes_layer else {{}}))"
+        f".explain(image, w.target_class if method_info({name!r}).capabilities.class_specific else None)"
+    )
+
+
+@pytest.fixture(scope="module")
+def notebook(jupyter_lab, browser):
+    jupyter_lab.write_notebook("cam_zoo.ipynb", CELLS)
+    page = open_page(browser, {"width": 1400, "height": 1400})
+    nb = NotebookPage(page, jupyter_lab, "cam_zoo.ipynb").open_and_run()
+    nb.console_errors = page.console_errors
+    nb.wait_idle(0)
+    yield nb
+    page.context.close()
+
+
+def settle(nb):
+    nb.run("w.wait(120)")
+    nb.wait_idle(0)
+
+
+def test_every_method_in_the_menu_gives_the_librarys_map(notebook):
+    root = notebook.root(0)
+    names = notebook.value("[n for n in list_methods(cnn) if not method_info(n).capabilities.wrapper]")
+    assert {"scorecam", "ablationcam", "eigencam", "fullgrad", "kpca_cam", "shapleycam"} <= set(names)
+    options = root.get_by_test_id("atw-method").locator("option").all_inner_texts()
+    assert len(options) >= len(names)
+    for name in names:
+        if name == notebook.value("w.method"):
+            continue
+        before = notebook.canvas_signature(0)
+        root.get_by_test_id("atw-method").select_option(name)
+        settle(notebook)
+        assert notebook.value("(w.method, w.status, w.error)") == [name, "idle", ""], name
+        notebook.wait_canvas_change(before, 0)
+        assert notebook.value(f"bool(np.allclose(w.heatmap, {library_map(name)}, atol=1e-4))"), name
+
+
+def test_eigen_smooth_checkbox_changes_the_map_to_the_librarys(notebook):
+    root = notebook.root(0)
+    root.get_by_test_id("atw-method").select_option("gradcam")
+    settle(notebook)
+    assert root.get_by_test_id("atw-eigen-smooth").is_visible()
+    before = notebook.canvas_signature(0)
+    root.get_by_test_id("atw-eigen-smooth").check()
+    settle(notebook)
+    notebook.wait_canvas_change(before, 0)
+    assert notebook.value("w.eigen_smooth") is True
+    assert notebook.value(f"bool(np.allclose(w.heatmap, {library_map('gradcam', eigen_smooth=True)}, atol=1e-4))")
+    root.get_by_test_id("atw-method").select_option("eigencam")
+    settle(notebook)
+    assert root.get_by_test_id("atw-eigen-smooth").is_hidden()  # EigenCAM takes no eigen_smooth
+
+
+def test_no_errors_in_the_browser_console(notebook):
+    assert [e for e in notebook.console_errors if "favicon" not in e and "Failed to load resource" not in e] == []
