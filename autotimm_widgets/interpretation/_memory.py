@@ -95,3 +95,8 @@ class RowSizer:
         if key not in self._bytes:
             self._bytes[key] = activation_bytes(self.model, inputs[:1])
         return rows_that_fit(self._bytes[key], inputs.device)
+
+    def inference_rows(self, inputs: torch.Tensor) -> int:
+        """Rows that fit one no-grad forward pass: no activations are kept for a backward pass,
+        so ``ROW_FACTOR`` times :meth:`rows`."""
+        return ROW_FACTOR * self.rows(inputs)

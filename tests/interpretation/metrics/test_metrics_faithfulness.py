@@ -149,6 +149,23 @@ def test_maps_at_the_users_image_size_are_resized_to_the_input(bright_spot_net):
     assert np.all(inverted.scores[0, inverted.fractions <= 1 - share - 0.05] > 0.98 * start)
 
 
+def test_the_default_batch_follows_the_memory_budget(bright_spot_net, monkeypatch):
+    from autotimm_widgets.interpretation import _memory
+
+    calls: list[int] = []
+    handle = bright_spot_net.register_forward_pre_hook(lambda _m, args: calls.append(args[0].shape[0]))
+    try:
+        deletion_insertion(bright_spot_net, IMAGE, SQUARE, 0)  # sizes once for this input shape
+        calls.clear()
+        per_row = _memory.activation_bytes(bright_spot_net, torch.zeros(1, 3, *IMAGE.shape[:2]))
+        monkeypatch.setattr(_memory, "memory_budget", lambda device: 30 * _memory.ROW_FACTOR * per_row // 2)
+        calls.clear()
+        deletion_insertion(bright_spot_net, IMAGE, SQUARE, 0)
+        assert calls == [30, 30, 30, 10]  # a budget of 30 no-grad rows: 100 step images in 4 passes
+    finally:
+        handle.remove()
+
+
 def test_curves_are_built_in_batched_forward_passes(bright_spot_net):
     calls: list[int] = []
     handle = bright_spot_net.register_forward_pre_hook(lambda _m, args: calls.append(args[0].shape[0]))
@@ -162,6 +179,11 @@ def test_curves_are_built_in_batched_forward_passes(bright_spot_net):
         assert calls == [2, 40]  # one forward for the predicted classes, one for all steps
         calls.clear()
         deletion_insertion(bright_spot_net, IMAGE, SQUARE, 0)  # 50 steps by default
+        # the default batch fits the device: one row traced to size it (once per model and
+        # input shape), then all 100 step images of this small net in one pass
+        assert calls == [1, 100]
+        calls.clear()
+        deletion_insertion(bright_spot_net, IMAGE, SQUARE, 0)
         assert calls == [100]
     finally:
         handle.remove()
