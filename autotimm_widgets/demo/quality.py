@@ -37,6 +37,9 @@ from ..interpretation import (
     GradientWeightedRollout,
     IntegratedGradients,
     SmoothGrad,
+    create_explainer,
+    list_methods,
+    method_info,
 )
 from ..interpretation.base import BaseInterpreter
 from ..interpretation.metrics import energy_pointing_game, faithfulness_curves, pointing_game
@@ -88,6 +91,7 @@ class Method:
     maps: Callable[[nn.Module, Cases], Maps]
     class_specific: bool = True
     detail: str = ""
+    build: Callable[[nn.Module], BaseInterpreter] | None = None  # the explainer factory, when there is one
 
     @property
     def label(self) -> str:
@@ -113,7 +117,7 @@ def explainer_method(
         per_scene = explainer.explain_batch([s.image for s in cases.scenes], None, batch_size, show_progress=False)
         return [per_scene[i] for i in cases.scene_index]
 
-    return Method(name, maps, class_specific, detail)
+    return Method(name, maps, class_specific, detail, build)
 
 
 def random_method(seed: int = 0) -> Method:
@@ -154,6 +158,27 @@ def demo_methods(kind: str, *, ig_steps: int = 32, smoothgrad_samples: int = 50,
             explainer_method("GradientWeightedRollout", lambda m: GradientWeightedRollout(m, **cpu)),
         ]
     return methods
+
+
+def zoo_methods(model: nn.Module, *, skip: Sequence[str] = ("gradcam", "gradcam++")) -> list[Method]:
+    """A row for every other registered CAM that applies to ``model`` (the registry's order),
+    each with its defaults; class-agnostic ones (EigenCAM, KPCA-CAM) explain each scene once."""
+    rows = []
+    for name in list_methods(model):
+        info = method_info(name)
+        if name in skip or info.capabilities.wrapper or info.capabilities.needs_attention:
+            continue
+        if not info.capabilities.takes_layer and name != "fullgrad":  # IG has its own row in demo_methods
+            continue
+        rows.append(
+            explainer_method(
+                info.label,
+                lambda m, n=name: create_explainer(n, m, use_cuda=False),
+                class_specific=info.capabilities.class_specific,
+                detail="" if info.capabilities.class_specific else "class-agnostic",
+            )
+        )
+    return rows
 
 
 @dataclass(frozen=True)

@@ -197,3 +197,34 @@ def test_each_method_inserts_better_than_it_deletes_on_the_demo_vit(method, vit,
     assert faithfulness_failures(method, vit, few, maps, VIT_GAP_FLOORS) == []
     flipped = [np.ascontiguousarray(m[::-1, ::-1]) for m in maps]
     assert faithfulness_failures(method, vit, few, flipped, VIT_GAP_FLOORS) != []
+
+
+# -- the CAM zoo in the table and in the sanity check -------------------------------------
+def test_the_zoo_rows_are_every_other_registered_cam_and_each_scores_its_cases(cnn, few):
+    from autotimm_widgets.demo.quality import zoo_methods
+    from autotimm_widgets.interpretation import list_methods, method_info
+
+    rows = zoo_methods(cnn)
+    expected = [
+        method_info(n).label
+        for n in list_methods(cnn)
+        if n not in ("gradcam", "gradcam++", "integrated_gradients", "smoothgrad")
+    ]
+    assert [r.name for r in rows] == expected
+    assert {"ScoreCAM", "AblationCAM", "EigenCAM", "FullGrad"} <= {r.name for r in rows}
+    two = Cases(few.scenes, few.scene_index[:2], few.classes[:2], few.masks[:2])
+    for row in rows:
+        scores = score_maps(cnn, two, row.maps(cnn, two), steps=8)
+        assert np.isfinite(scores.energy).all() and np.isfinite(scores.deletion).all(), row.name
+    agnostic = [r for r in rows if not r.class_specific]
+    assert {r.name for r in agnostic} == {"EigenCAM", "KPCA-CAM"}
+
+
+def test_the_randomisation_check_runs_class_agnostic_cams_without_a_class(cnn, few):
+    from autotimm_widgets.interpretation import EigenCAM
+    from autotimm_widgets.interpretation.metrics import parameter_randomisation
+
+    images = [few.scenes[i].image for i in few.scene_index[:2]]
+    result = parameter_randomisation(cnn, lambda m: EigenCAM(m, use_cuda=False), images, seed=0)
+    assert result.correlations.shape == (len(result.layers), 2)
+    assert np.isfinite(result.correlations[0]).all()

@@ -101,8 +101,11 @@ def parameter_randomisation(
     order = cascade_order(duplicate, chosen, _probe(built.preprocessor, built.device, images[0]))
     classes = _resolve_classes(built, images, targets)
 
-    def explain() -> list[np.ndarray]:
-        return built.explain_batch(images, classes, batch_size, normalize=False, show_progress=False)
+    specific = _class_specific(built)
+
+    def explain() -> list[np.ndarray]:  # a class-agnostic method (EigenCAM, rollout) is given no class
+        given = classes if specific else None
+        return built.explain_batch(images, given, batch_size, normalize=False, show_progress=False)
 
     original = explain()
     ranked_original = RankedMaps(original)  # ranked once, compared with every layer's maps
@@ -167,6 +170,14 @@ def _probe(preprocessor: Preprocessor, device: torch.device, image) -> torch.Ten
     if image is None:
         image = np.zeros((*preprocessor.config.input_size, 3), dtype=np.uint8)
     return preprocessor(image, device).tensor
+
+
+def _class_specific(explainer: BaseInterpreter) -> bool:
+    """Whether the registry says the explainer's method depends on the class (unregistered: yes)."""
+    from ..registry import method_info
+
+    name = getattr(explainer, "method_name", None)
+    return True if name is None else method_info(name).capabilities.class_specific
 
 
 def _resolve_classes(explainer: BaseInterpreter, images: list, targets: list[int | None]) -> list[int]:
