@@ -88,3 +88,25 @@ def test_figure_shows_every_map_on_one_scale(resnet18, tmp_path):
     assert (tmp_path / "compare.png").stat().st_size > 1000
     with pytest.raises(ValueError, match="shape"):
         compare_figure(image, {"bad": np.zeros((5, 5))})
+
+
+def test_every_registered_method_of_a_cnn_equals_itself_alone():
+    import timm
+    import torch
+
+    from autotimm_widgets.interpretation import create_explainer, list_methods, method_info
+
+    torch.manual_seed(0)
+    model = timm.create_model("test_resnet", pretrained=False, num_classes=6).eval()
+    image = random_image(64, 80)
+    names = list_methods(model)
+    assert {"scorecam", "ablationcam", "eigencam", "kpca_cam", "fullgrad", "shapleycam", "finercam"} <= set(names)
+    maps = compare_methods(model, image, names, target_class=2, steps=8, use_cuda=False)
+    assert list(maps) == names
+    for name in names:
+        info = method_info(name)
+        options = {"seed": 0} if info.capabilities.wrapper else ({"steps": 8} if name == "integrated_gradients" else {})
+        alone = create_explainer(name, model, use_cuda=False, **options).explain(
+            image, 2 if info.capabilities.class_specific else None
+        )
+        np.testing.assert_allclose(maps[name], alone, atol=1e-5, err_msg=name)
