@@ -87,9 +87,9 @@ class IntegratedGradients(BaseInterpreter):
         preprocess: PreprocessSpec = None,
     ):
         self._rule = Rule.make(method, steps)
-        self._baseline = Baseline(baseline)
         self._internal_batch_size = positive_int(internal_batch_size, "internal_batch_size", allow_none=True)
         super().__init__(model, use_cuda, preprocess=preprocess)
+        self._baseline = Baseline(baseline, self.preprocessor.channels)  # a tensor baseline has the model's channels
         self._sizer = RowSizer(self.model)
 
     # -- settings (validated; safe to change between calls) ----------------------------
@@ -118,7 +118,7 @@ class IntegratedGradients(BaseInterpreter):
 
     @baseline.setter
     def baseline(self, baseline) -> None:
-        self._baseline = Baseline(baseline)
+        self._baseline = Baseline(baseline, self.preprocessor.channels)
 
     @property
     def internal_batch_size(self) -> int | None:

@@ -49,7 +49,7 @@ BASELINE = Param("baseline", str, check_baseline, "Baseline", choices=NAMES)
 class Baseline:
     """A validated baseline spec; call ``build(inputs, preprocessor)`` for (B, 3, h, w) baselines."""
 
-    def __init__(self, spec):
+    def __init__(self, spec, channels: int = 3):
         if isinstance(spec, str):
             if spec not in NAMES:
                 raise ValueError(
@@ -57,7 +57,7 @@ class Baseline:
                     "or pass a tensor (3, h, w) in the model's input space, an ndarray or a PIL image."
                 )
         elif isinstance(spec, torch.Tensor):
-            spec = _check_tensor(spec)
+            spec = _check_tensor(spec, channels)
         elif isinstance(spec, (np.ndarray, Image.Image)):
             try:
                 to_pixels(spec)  # validate now, preprocess per call (the model's dtype may change)
@@ -93,13 +93,16 @@ class Baseline:
         return baseline.to(dtype).expand_as(inputs)
 
 
-def _check_tensor(tensor: torch.Tensor) -> torch.Tensor:
+def _check_tensor(tensor: torch.Tensor, channels: int = 3) -> torch.Tensor:
     if not tensor.is_floating_point():
         raise TypeError(f"a baseline tensor must be floating point (in the model's input space); got {tensor.dtype}.")
     if tensor.ndim == 3:
         tensor = tensor.unsqueeze(0)
-    if tensor.ndim != 4 or tuple(tensor.shape[:2]) != (1, 3):
-        raise ValueError(f"a baseline tensor must have shape (3, h, w) or (1, 3, h, w); got {tuple(tensor.shape)}.")
+    if tensor.ndim != 4 or tuple(tensor.shape[:2]) != (1, channels):
+        raise ValueError(
+            f"a baseline tensor must have shape ({channels}, h, w) or (1, {channels}, h, w), the model's "
+            f"channels; got {tuple(tensor.shape)}."
+        )
     if not bool(torch.isfinite(tensor).all()):
         raise ValueError("the baseline tensor contains NaN or Inf values.")
     return tensor.detach().clone()
@@ -107,15 +110,15 @@ def _check_tensor(tensor: torch.Tensor) -> torch.Tensor:
 
 def _named(name: str, inputs: torch.Tensor, preprocessor: Preprocessor) -> torch.Tensor:
     """A named baseline for ``inputs``: pixels in [0, 1] made at (h, w), then normalised."""
-    _, _, h, w = inputs.shape
+    _, channels, h, w = inputs.shape
     with torch.no_grad():
         if name == "blur":
             return preprocessor.normalize(blur(preprocessor.denormalize(inputs))).to(inputs.dtype)
         if name == "random":
             generator = torch.Generator().manual_seed(RANDOM_SEED)
-            pixels = torch.rand(1, 3, h, w, generator=generator).to(inputs.device)
+            pixels = torch.rand(1, channels, h, w, generator=generator).to(inputs.device)
         else:
-            pixels = torch.full((1, 3, h, w), 0.0 if name == "black" else 1.0, device=inputs.device)
+            pixels = torch.full((1, channels, h, w), 0.0 if name == "black" else 1.0, device=inputs.device)
         # float32 pixels, as ``Preprocessor.pixels_to_input`` makes them, so that a black image
         # against the black baseline differs by exactly zero.
         return preprocessor.normalize(pixels).to(inputs.dtype)

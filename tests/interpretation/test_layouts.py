@@ -173,3 +173,20 @@ def test_reshape_transform_that_returns_a_wrong_shape_is_refused():
         cam.explain(torch.randn(1, 3, 64, 64))
     with pytest.raises(TypeError, match="reshape_transform must be callable"):
         GradCAM(model, reshape_transform=3)
+
+
+@pytest.mark.parametrize("channels", [1, 4])
+def test_every_registered_cnn_method_takes_1_and_4_channel_models(channels):
+    from autotimm_widgets.interpretation import create_explainer, list_methods
+
+    torch.manual_seed(0)
+    model = timm.create_model("test_resnet", pretrained=False, num_classes=5, in_chans=channels).eval()
+    rng = np.random.default_rng(0)
+    image = (rng.random((40, 40) if channels == 1 else (40, 40, 4)) * 255).astype(np.uint8)
+    for name in list_methods(model):
+        options = {"seed": 0} if name == "smoothgrad" else ({"steps": 4} if name == "integrated_gradients" else {})
+        heatmap = create_explainer(name, model, use_cuda=False, **options).explain(image)
+        assert heatmap.shape == (40, 40) and np.isfinite(heatmap).all(), name
+    for baseline in ("black", "white", "blur", "random"):
+        ig = create_explainer("integrated_gradients", model, use_cuda=False, steps=4, baseline=baseline)
+        assert ig.explain(image).shape == (40, 40)
