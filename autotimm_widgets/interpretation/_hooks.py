@@ -43,12 +43,14 @@ def capture_output(module: nn.Module, name: str = "layer", grad_from_here: bool 
             raise ValueError(f"{name} returned {type(output).__name__}, not a tensor; choose another layer.")
         if grad_from_here:
             torch.set_grad_enabled(True)
-        replaced = tensor
-        if not tensor.requires_grad and tensor.is_floating_point():
-            replaced = tensor.detach().requires_grad_(True)
-        captured.output = replaced
-        if replaced is tensor:
+        if tensor.requires_grad or not tensor.is_floating_point():
+            captured.output = tensor
             return None
+        # A leaf that requires grad is what gradients are taken with respect to; the model goes on
+        # with a copy of it, so an in-place layer after this one (BatchNorm then ReLU(inplace=True))
+        # changes neither the captured values nor a leaf autograd must keep intact.
+        captured.output = tensor.detach().requires_grad_(True)
+        replaced = captured.output.clone()
         if isinstance(output, (tuple, list)):
             return type(output)([replaced, *output[1:]])
         return replaced

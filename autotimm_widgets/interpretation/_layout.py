@@ -42,16 +42,23 @@ def two_size_layouts(
 ) -> dict[str, str | None]:
     """Layouts of the 4-D layers traced at two input sizes (shapes include the batch axis).
 
-    The grid axes are those that changed between the traces; the one that did not is the
-    channel axis. A layer whose axes changed otherwise (or not at all) gets ``None``.
+    The grid axes are those that changed between the traces (or stayed 1); the one that did not
+    is the channel axis. A layer whose axes fit both readings, or neither, gets ``None``.
     """
     layouts: dict[str, str | None] = {}
     for name, shape in first.items():
         other = second.get(name)
         if len(shape) != 4 or other is None or len(other) != 4:
             continue
-        changed = tuple(a != b for a, b in zip(shape[1:], other[1:], strict=True))
-        layouts[name] = {(False, True, True): NCHW, (True, True, False): NHWC}.get(changed)
+
+        # the channel axis stays; each grid axis grows with the input, or stays 1 (a 1xW input)
+        def grid(axes, shape=shape, other=other):
+            moved = [shape[a] != other[a] for a in axes]
+            return any(moved) and all(m or shape[a] == 1 for m, a in zip(moved, axes, strict=True))
+
+        first_is_channels = shape[1] == other[1] and grid((2, 3))
+        last_is_channels = shape[3] == other[3] and grid((1, 2))
+        layouts[name] = {(True, False): NCHW, (False, True): NHWC}.get((first_is_channels, last_is_channels))
     return layouts
 
 

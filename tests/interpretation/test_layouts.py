@@ -190,3 +190,26 @@ def test_every_registered_cnn_method_takes_1_and_4_channel_models(channels):
     for baseline in ("black", "white", "blur", "random"):
         ig = create_explainer("integrated_gradients", model, use_cuda=False, steps=4, baseline=baseline)
         assert ig.explain(image).shape == (40, 40)
+
+
+def test_two_size_layouts_with_a_grid_axis_that_stays_1():
+    assert two_size_layouts({"a": (1, 8, 1, 5)}, {"a": (1, 8, 1, 10)}) == {"a": NCHW}
+    assert two_size_layouts({"b": (1, 1, 5, 8)}, {"b": (1, 1, 10, 8)}) == {"b": NHWC}
+
+
+def test_a_layer_followed_by_an_in_place_relu_is_explained_before_the_relu():
+    import copy
+
+    torch.manual_seed(0)
+    model = timm.create_model("test_resnet", pretrained=False, num_classes=5).eval()
+    out_of_place = copy.deepcopy(model)
+    for module in out_of_place.modules():
+        if isinstance(module, nn.ReLU):
+            module.inplace = False
+    x = torch.randn(1, 3, 64, 64)
+    layer = "layer3.0.bn1"  # its output goes through ReLU(inplace=True) next
+    raw = GradCAM(model, target_layer=layer, use_cuda=False).attribute(x, 1)
+    expected = GradCAM(out_of_place, target_layer=layer, use_cuda=False).attribute(x, 1)
+    torch.testing.assert_close(raw, expected)
+    activation, _ = GradCAM(model, target_layer=layer, use_cuda=False).layer_output(x)
+    assert activation.min() < 0  # the BatchNorm's output, not the ReLU's
