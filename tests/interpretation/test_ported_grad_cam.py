@@ -69,6 +69,8 @@ def test_all_cam_models_can_run(
     torchvision_models, arch, batch_size, width, height, target_category, eigen_smooth, cam_method
 ):
     model, layers = torchvision_models[arch]
+    if arch == "vgg11" and eigen_smooth and cam_method in (ScoreCAM, AblationCAM):
+        pytest.skip("covered on resnet18: vgg11's 100M-parameter head makes each of these 512 passes slow")
     options = {"use_cuda": False}
     if eigen_smooth:
         if cam_method not in EIGEN_OPTION:
