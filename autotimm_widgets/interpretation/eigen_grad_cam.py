@@ -15,7 +15,7 @@ from .registry import register_method
 class EigenGradCAM(BaseCAM):
     """Class-specific EigenCAM: the first principal component of ``dy/dA * A`` (B, K, C, h, w),
     oriented to correlate with its channel sum (the HiResCAM map), then ReLU; as pytorch-grad-cam's
-    ``EigenGradCAM``. Arguments as :class:`BaseCAM` (no ``eigen_smooth``: it always is)."""
+    ``EigenGradCAM``. Arguments as :class:`BaseCAM` (``eigen_smooth`` has no effect: it always is)."""
 
     @classmethod
     def weighted_activations(cls, activations: torch.Tensor, gradients: torch.Tensor) -> torch.Tensor:

@@ -16,7 +16,7 @@ class EigenCAM(ProjectionCAM):
     positions, projected on their first principal component, as pytorch-grad-cam's ``EigenCAM``.
     It takes no target class (use ``EigenGradCAM`` for a class). The component's sign is fixed so
     that the map correlates positively with the channel sum of the activations (see ``_eigen``).
-    One forward pass, no backward. Arguments as :class:`BaseCAM` (no ``eigen_smooth``: it is one)."""
+    One forward pass, no backward. Arguments as :class:`BaseCAM` (``eigen_smooth`` has no effect: it is one, as in pytorch-grad-cam)."""
 
     def project(self, activations: torch.Tensor) -> torch.Tensor:
         """(B, C, h, w) -> (B, h, w): the signed first-component projection (before the ReLU)."""
