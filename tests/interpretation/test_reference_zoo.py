@@ -34,6 +34,7 @@ from autotimm_widgets.interpretation import (
     GradCAM,
     GradCAMPlusPlus,
     LayerCAM,
+    RandomCAM,
     ScoreCAM,
     ShapleyCAM,
 )
@@ -253,3 +254,21 @@ def test_several_target_layers_average_as_reference():
     assert corr(our_map, expected) > 0.999
     single = GradCAM(model, target_layer="layer4", use_cuda=False).explain(inputs, 2)
     assert corr(our_map, single) < 0.999  # the other layers count
+
+
+def test_randomcam_is_pytorch_grad_cams_definition_with_our_weights(case):
+    """RandomCAM's weights are random in both libraries; given the same weights, the same map."""
+    model, layer, module, transform, inputs, target = case
+    ours = RandomCAM(model, target_layer=layer, seed=3, use_cuda=False)
+    activations, grads = reference_activations(model, module, transform, inputs, target)
+    weights = ours.random_weights(torch.tensor([[target]]), activations.shape[1])[:, 0].numpy()  # (1, C)
+    reference = ref.RandomCAM(model, target_layers=[module], reshape_transform=transform)
+    reference.get_cam_weights = lambda *args: weights
+    expected = np.maximum(reference.get_cam_image(inputs, module, None, activations, grads, False), 0)[0]
+    reference.activations_and_grads.release()
+    np.testing.assert_allclose(ours.attribute(inputs, target).numpy(), expected, atol=1e-5)
+    again = RandomCAM(model, target_layer=layer, seed=3, use_cuda=False).attribute(inputs, target)
+    other = RandomCAM(model, target_layer=layer, seed=4, use_cuda=False).attribute(inputs, target)
+    torch.testing.assert_close(again, ours.attribute(inputs, target))  # seeded: the same map
+    assert not torch.allclose(other, again)
+    assert np.all((weights >= -1) & (weights <= 1))
