@@ -17,9 +17,12 @@ same input, map, class and blur baseline:
 Part 2, building the 100 step images only (no model): ours (``step_images``) against a
 kinder per-pixel loop that writes only the pixels new at each step.
 
+Part 3 (``--default-batch-only``): the library's default batch, which follows the device (the
+no-grad rows its memory budget allows), against all 100 step images in one pass and the floor.
+
 Before timing, the script checks that ours and the loop return the same curves.
 
-    uv run python benchmarks/bench_metrics.py [--rounds 3] [--device cpu|cuda]
+    uv run python benchmarks/bench_metrics.py [--rounds 3] [--device cpu|cuda] [--default-batch-only]
 """
 
 from __future__ import annotations
@@ -77,11 +80,22 @@ def loop_step_images(inputs, baseline, heatmap, steps):
     return torch.cat(images)
 
 
+def default_batch(ours_default, ours, floor, args, device) -> None:
+    """Part 3: the default batch (following the device) against one pass of all step images."""
+    times = compare({"default": ours_default, "one pass": ours, "floor": floor}, args.rounds, device, warmup=1)
+    print(
+        f"default batch: {times['default']:.2f} s | batch {args.batch_size} {times['one pass']:.2f} s"
+        f" | floor {times['floor']:.2f} s | default/one pass {times['default'] / times['one pass']:.2f}"
+        f" | default/floor {times['default'] / times['floor']:.2f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--batch-size", type=int, default=2 * STEPS)
+    parser.add_argument("--default-batch-only", action="store_true", help="only part 3: the default batch")
     args = parser.parse_args()
     device = torch.device(args.device)
 
@@ -119,7 +133,13 @@ def main() -> None:
             for image in step_images_once.split(1):
                 torch.softmax(model(image), dim=1)[0, target].item()
 
+    def ours_default():  # the library's default batch: the rows the device's memory budget allows
+        return faithfulness_curves(model, inputs, heatmap, target, steps=STEPS, baseline="blur")
+
     step_images_once = ours_images()
+    if args.default_batch_only:
+        default_batch(ours_default, ours, floor, args, device)
+        return
     torch.testing.assert_close(step_images_once, loop_images(), rtol=0, atol=0)
     got, want = ours(), loop()
     for kind in ("deletion", "insertion"):
