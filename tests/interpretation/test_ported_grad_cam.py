@@ -8,6 +8,12 @@
 * ``test_one_channel.py``: a resnet18 whose first convolution takes 1 channel, 16 gray images.
 * ``test_context_release.py``: ``with Method(...) as cam`` in a loop leaves no hook and no
   growing memory (GradCAM and ShapleyCAM).
+* ``test_svd_no_side_effect.py``: the eigen projections leave their input unchanged.
+
+Not ported: ``test_refine_cam.py`` (RefineCAM and the ARCC metric are not among the methods
+ours ships), ``test_fasterrcnn_target_device.py`` and ``test_context_release_cuda.py``'s
+detection and CUDA paths (detection targets belong to the detection work; the CUDA soak is in
+``reliability/test_reliability_soak.py``, run where there is a GPU).
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ from autotimm_widgets.interpretation import (
     ShapleyCAM,
     XGradCAM,
 )
+from autotimm_widgets.interpretation._eigen import first_component
+from autotimm_widgets.interpretation.kpca_cam import kernel_projection
 
 from helpers.models import hook_count
 
@@ -125,3 +133,29 @@ def test_memory_usage_in_loop(cam_method):
             initial = process.memory_info().rss
     assert process.memory_info().rss <= initial * 1.5
     assert all(p.grad is None for p in model.parameters())
+
+
+def _sample_batch_with_nan() -> torch.Tensor:
+    a = torch.zeros(1, 2, 2, 2)
+    a[0, 0, 0, 0] = float("nan")
+    a[0, 0, 1, 1] = 1.0
+    a[0, 1] = torch.tensor([[2.0, 3.0], [4.0, 5.0]])
+    return a
+
+
+@pytest.mark.parametrize(
+    "project",
+    [lambda a: first_component(a), lambda a: kernel_projection(a)],
+    ids=["get_2d_projection", "get_2d_projection_kernel"],
+)
+def test_svd_no_side_effect(project):
+    """test_svd_no_side_effect.py: a projection never changes its input. Where pytorch-grad-cam
+    zeroes the NaNs of a copy, ours returns a NaN map, which every explainer then refuses."""
+    a = _sample_batch_with_nan()
+    snapshot = a.clone()
+    out = project(a)
+    assert torch.equal(a.isnan(), snapshot.isnan()) and torch.equal(a.nan_to_num(), snapshot.nan_to_num())
+    assert out.shape == (1, 2, 2) and bool(out.isnan().all())
+    clean = a.nan_to_num()
+    kept = clean.clone()
+    assert bool(torch.isfinite(project(clean)).all()) and torch.equal(clean, kept)
