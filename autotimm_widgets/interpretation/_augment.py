@@ -9,9 +9,11 @@ every copy is the one predicted for the image itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
-from .base import normalize_maps
+from .base import BatchAttribution, normalize_maps, resize_maps
 
 FACTORS = (1.0, 0.9, 1.1)
 FLIPS = (False, True)
@@ -25,6 +27,15 @@ def augment(inputs: torch.Tensor) -> torch.Tensor:
         flipped = inputs.flip(-1) if flip else inputs
         copies.extend(flipped * factor if factor != 1.0 else flipped for factor in FACTORS)
     return torch.cat(copies)
+
+
+def smoothed(explain_copies: Callable[..., BatchAttribution], inputs: torch.Tensor, classes) -> BatchAttribution:
+    """``aug_smooth`` around a method's batch maps: ``explain_copies(inputs, classes, copies=COPIES)``
+    on the augmented batch, its maps resized to the input and averaged back per image."""
+    batch = len(inputs)
+    result = explain_copies(augment(inputs), list(classes) * COPIES, copies=COPIES)
+    maps = resize_maps(result.maps.float(), tuple(inputs.shape[-2:])).clamp_min(0)
+    return BatchAttribution(deaugment(maps, batch), result.logits[:batch], result.classes[:batch])
 
 
 def deaugment(maps: torch.Tensor, batch: int) -> torch.Tensor:

@@ -159,10 +159,7 @@ class BaseCAM(TargetLayers, BaseInterpreter):
     def _attribute(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> BatchAttribution:
         if not self.aug_smooth:
             return self._layer_maps(inputs, classes)
-        batch = inputs.shape[0]
-        result = self._layer_maps(_augment.augment(inputs), list(classes) * _augment.COPIES, copies=_augment.COPIES)
-        maps = _augment.deaugment(self._at_input_size(result.maps, inputs), batch)
-        return BatchAttribution(maps, result.logits[:batch], result.classes[:batch])
+        return _augment.smoothed(self._layer_maps, inputs, classes)
 
     def _layer_maps(self, inputs, classes, copies: int = 1) -> BatchAttribution:
         """Maps of every target layer, combined; ``copies`` > 1: ``inputs`` holds that many

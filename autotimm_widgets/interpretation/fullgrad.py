@@ -51,9 +51,7 @@ class FullGrad(BaseInterpreter):
     def _attribute(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> BatchAttribution:
         if not self.aug_smooth:
             return self._maps(inputs, classes)
-        batch = len(inputs)
-        result = self._maps(_augment.augment(inputs), list(classes) * _augment.COPIES, copies=_augment.COPIES)
-        return BatchAttribution(_augment.deaugment(result.maps, batch), result.logits[:batch], result.classes[:batch])
+        return _augment.smoothed(self._maps, inputs, classes)
 
     def _maps(self, inputs, classes, copies: int = 1) -> BatchAttribution:
         size = tuple(inputs.shape[-2:])
