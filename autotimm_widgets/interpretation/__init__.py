@@ -1,11 +1,13 @@
 """The explainer core: usable with no notebook at all (widget -> interpretation -> torch)."""
 
 from ._layers import LayerInfo
+from ._pixel import PixelAttribution, SignedAttribution
 from .ablation_cam import AblationCAM
 from .attention import AttentionFlow, AttentionRollout, GradientWeightedRollout, Rollout, TokenLayout
 from .base import BaseInterpreter, BatchAttribution
 from .cam import BaseCAM
 from .compare import compare_figure, compare_methods
+from .deconvolution import Deconvolution
 from .eigen_grad_cam import EigenGradCAM
 from .eigencam import EigenCAM
 from .finer_cam import FinerCAM
@@ -13,13 +15,18 @@ from .fullgrad import FullGrad
 from .gradcam import GradCAM
 from .gradcam_elementwise import GradCAMElementWise
 from .gradcam_plusplus import GradCAMPlusPlus
+from .guided_backprop import GuidedBackprop
+from .guided_gradcam import GuidedGradCAM
 from .hirescam import HiResCAM
+from .input_x_gradient import InputXGradient
 from .integrated_gradients import IntegratedGradients
 from .kpca_cam import KPCA_CAM
 from .layercam import LayerCAM
+from .occlusion import Occlusion
 from .preprocessing import PreprocessConfig
 from .random_cam import RandomCAM
 from .registry import Capabilities, MethodInfo, Param, create_explainer, list_methods, method_info, register_method
+from .saliency import Saliency
 from .score_cam import ScoreCAM
 from .shapley_cam import ShapleyCAM
 from .smoothgrad import SmoothGrad
@@ -38,6 +45,7 @@ __all__ = [
     "Capabilities",
     "ClassLogit",
     "ClassProbability",
+    "Deconvolution",
     "EigenCAM",
     "EigenGradCAM",
     "EmbeddingSimilarity",
@@ -47,19 +55,26 @@ __all__ = [
     "GradCAMElementWise",
     "GradCAMPlusPlus",
     "GradientWeightedRollout",
+    "GuidedBackprop",
+    "GuidedGradCAM",
     "HiResCAM",
     "ImageBatch",
     "ImageInput",
+    "InputXGradient",
     "IntegratedGradients",
     "LayerCAM",
     "LayerInfo",
     "MethodInfo",
+    "Occlusion",
     "Param",
+    "PixelAttribution",
     "PreprocessConfig",
     "RandomCAM",
     "Rollout",
+    "Saliency",
     "ScoreCAM",
     "ShapleyCAM",
+    "SignedAttribution",
     "SmoothGrad",
     "Target",
     "TargetClass",

@@ -79,6 +79,13 @@ class BaseInterpreter:
     def __exit__(self, *exc_info) -> None:
         return None
 
+    @classmethod
+    def unsupported(cls, model: nn.Module) -> str | None:
+        """Why this method cannot explain ``model`` (a sentence naming what is missing or not
+        supported), or ``None`` when it can. The registry and the widget offer only methods
+        that can; constructing one that cannot raises ``ValueError`` with this reason."""
+        return None
+
     # -- what a method implements -------------------------------------------------------
     def _attribute(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> BatchAttribution:
         """Maps for a batch ``inputs`` (B, 3, h, w); ``classes[b]`` lists image b's classes (None = predicted)."""

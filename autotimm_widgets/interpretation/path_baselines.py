@@ -1,4 +1,4 @@
-"""Integrated Gradients baselines, built in pixel space and normalised exactly like the input.
+"""Baselines (Integrated Gradients, occlusion, DeepLift, ...), built in pixel space and normalised exactly like the input.
 
 Named baselines are made at the model input's resolution (h, w), as pixels in [0, 1], then passed
 through the explainer's ``preprocessor.normalize`` (the model's mean and std):
@@ -8,6 +8,8 @@ through the explainer's ``preprocessor.normalize`` (the model's mean and std):
 * ``'blur'``: the input image blurred with a Gaussian of sigma ``BLUR_SIGMA_FRACTION`` times the
   shorter side of the model input (11.2 px at 224 px; kernel ``2 * ceil(3 sigma) + 1``, reflected
   edges), the blur applied to the de-normalised pixels;
+* ``'zero'``: 0 in the model's input space, after normalisation (the dataset's mean colour for a
+  model normalised by its mean and std); Captum's default baseline;
 * ``'random'``: uniform noise in [0, 1) per pixel and channel, drawn from a CPU generator seeded
   with ``RANDOM_SEED``, so it is the same on every call, device and run.
 
@@ -32,7 +34,7 @@ from ._images import to_pixels
 from .preprocessing import Preprocessor
 from .registry import Param
 
-NAMES = ("black", "white", "blur", "random")
+NAMES = ("black", "white", "blur", "random", "zero")
 BLUR_SIGMA_FRACTION = 0.05
 RANDOM_SEED = 0
 
@@ -112,6 +114,8 @@ def _named(name: str, inputs: torch.Tensor, preprocessor: Preprocessor) -> torch
     """A named baseline for ``inputs``: pixels in [0, 1] made at (h, w), then normalised."""
     _, channels, h, w = inputs.shape
     with torch.no_grad():
+        if name == "zero":
+            return torch.zeros((1, channels, h, w), device=inputs.device, dtype=inputs.dtype)
         if name == "blur":
             return preprocessor.normalize(blur(preprocessor.denormalize(inputs))).to(inputs.dtype)
         if name == "random":

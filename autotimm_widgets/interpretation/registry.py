@@ -106,12 +106,14 @@ class MethodInfo:
         raise KeyError(f"method {self.name!r} has no parameter {name!r}; it has {[p.name for p in self.params]}.")
 
     def applies_to(self, model: nn.Module) -> bool:
-        """True when the method can explain ``model`` (attention methods need attention layers)."""
-        if not self.capabilities.needs_attention:
-            return True
-        from .attention.capture import has_attention_layers
+        """True when the method can explain ``model``: attention methods need attention layers,
+        and a method may refuse a model for its own reasons (``cls.unsupported(model)``)."""
+        if self.capabilities.needs_attention:
+            from .attention.capture import has_attention_layers
 
-        return has_attention_layers(model)
+            if not has_attention_layers(model):
+                return False
+        return self.cls.unsupported(model) is None
 
     def describe(self) -> dict:
         caps = self.capabilities

@@ -1,0 +1,96 @@
+"""Guided backpropagation and deconvolution: the backward pass of every ``nn.ReLU``, changed for one call.
+
+For a ReLU y = max(x, 0) with output gradient g (Springenberg et al., 2015; Zeiler and Fergus, 2014):
+
+* ``'guided'``: dx = (x > 0) * max(g, 0), the gradient with negative signals stopped;
+* ``'deconv'``: dx = max(g, 0), the mask of the forward pass ignored.
+
+These are Captum's rules, on the same modules (every ``nn.ReLU``, including subclasses; ReLUs
+called as functions are not changed, as in Captum). Nothing is swapped: forward hooks, removed
+on exit, replace each ReLU's output by the same values computed from its input by a function
+with the rule's backward. A ReLU with ``inplace=True`` gets a copy of its input (a pre-hook), so
+the original input is still there for the rule. A module called twice in a forward is handled
+call by call. ``switch.enabled = False`` gives plain ReLU gradients through the same graph
+(Guided Grad-CAM differentiates one forward pass both ways).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+RULES = ("guided", "deconv")
+
+
+def relu_modules(model: nn.Module) -> list[nn.Module]:
+    """The modules whose backward the rules change: every ``nn.ReLU`` (subclasses included)."""
+    return [m for m in model.modules() if isinstance(m, nn.ReLU)]
+
+
+def missing_relu(model: nn.Module) -> str | None:
+    """A sentence if ``model`` has no ``nn.ReLU`` module (the rules would change nothing), else None."""
+    if relu_modules(model):
+        return None
+    activations = sorted({type(m).__name__ for m in model.modules() if type(m).__module__.endswith("activation")})
+    found = f" (its activations are {', '.join(activations)})" if activations else ""
+    return f"it has no nn.ReLU module{found}, and this rule changes how nn.ReLU back-propagates."
+
+
+@dataclass
+class Switch:
+    """Whether the rule is on; read in each backward."""
+
+    enabled: bool = True
+
+
+class _RuleReLU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, rule, switch):
+        ctx.rule, ctx.switch = rule, switch
+        ctx.save_for_backward(x)
+        return x.clamp_min(0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        positive = x > 0
+        if not ctx.switch.enabled:
+            return grad * positive, None, None
+        if ctx.rule == "guided":
+            return grad.clamp_min(0) * positive, None, None
+        return grad.clamp_min(0), None, None
+
+
+@contextmanager
+def relu_rule(model: nn.Module, rule: str, switch: Switch | None = None) -> Iterator[Switch]:
+    """Inside the block every ``nn.ReLU`` of ``model`` back-propagates by ``rule``; yields the switch."""
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {RULES}; got {rule!r}.")
+    switch = switch or Switch()
+    originals: dict[int, list[torch.Tensor]] = {}
+
+    def keep_input(module, args):
+        x = args[0]
+        originals.setdefault(id(module), []).append(x)
+        if getattr(module, "inplace", False):
+            return (x.clone(), *args[1:])  # the module overwrites the copy; the rule reads x
+        return None
+
+    def apply_rule(module, _args, _output):
+        x = originals[id(module)].pop()
+        return _RuleReLU.apply(x, rule, switch)
+
+    handles = []
+    try:
+        for module in relu_modules(model):
+            handles.append(module.register_forward_pre_hook(keep_input))
+            handles.append(module.register_forward_hook(apply_rule))
+        yield switch
+    finally:
+        for handle in handles:
+            handle.remove()
+        originals.clear()
