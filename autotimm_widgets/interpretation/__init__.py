@@ -10,11 +10,13 @@ from .compare import compare_figure, compare_methods
 from .deconvolution import Deconvolution
 from .eigen_grad_cam import EigenGradCAM
 from .eigencam import EigenCAM
+from .feature_ablation import FeatureAblation
 from .finer_cam import FinerCAM
 from .fullgrad import FullGrad
 from .gradcam import GradCAM
 from .gradcam_elementwise import GradCAMElementWise
 from .gradcam_plusplus import GradCAMPlusPlus
+from .gradient_shap import GradientShap
 from .guided_backprop import GuidedBackprop
 from .guided_gradcam import GuidedGradCAM
 from .hirescam import HiResCAM
@@ -49,11 +51,13 @@ __all__ = [
     "EigenCAM",
     "EigenGradCAM",
     "EmbeddingSimilarity",
+    "FeatureAblation",
     "FinerCAM",
     "FullGrad",
     "GradCAM",
     "GradCAMElementWise",
     "GradCAMPlusPlus",
+    "GradientShap",
     "GradientWeightedRollout",
     "GuidedBackprop",
     "GuidedGradCAM",

@@ -29,7 +29,7 @@ class Saliency(InputGradients):
         model: nn.Module,
         use_cuda: bool = True,
         *,
-        abs: bool = True,  # noqa: A002 - Captum's name
+        abs: bool = True,
         reduction: str = "max_abs",
         preprocess: PreprocessSpec = None,
     ):
