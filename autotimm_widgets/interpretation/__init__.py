@@ -8,6 +8,8 @@ from .base import BaseInterpreter, BatchAttribution
 from .cam import BaseCAM
 from .compare import compare_figure, compare_methods
 from .deconvolution import Deconvolution
+from .deeplift import DeepLift
+from .deeplift_shap import DeepLiftShap
 from .eigen_grad_cam import EigenGradCAM
 from .eigencam import EigenCAM
 from .feature_ablation import FeatureAblation
@@ -48,6 +50,8 @@ __all__ = [
     "ClassLogit",
     "ClassProbability",
     "Deconvolution",
+    "DeepLift",
+    "DeepLiftShap",
     "EigenCAM",
     "EigenGradCAM",
     "EmbeddingSimilarity",
