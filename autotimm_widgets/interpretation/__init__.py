@@ -26,6 +26,7 @@ from .input_x_gradient import InputXGradient
 from .integrated_gradients import IntegratedGradients
 from .kpca_cam import KPCA_CAM
 from .layercam import LayerCAM
+from .lrp import LRP
 from .occlusion import Occlusion
 from .preprocessing import PreprocessConfig
 from .random_cam import RandomCAM
@@ -40,6 +41,7 @@ from .xgradcam import XGradCAM
 
 __all__ = [
     "KPCA_CAM",
+    "LRP",
     "AblationCAM",
     "AttentionFlow",
     "AttentionRollout",
