@@ -64,12 +64,24 @@ def _cases(pairs) -> dict[str, Case]:
 
 def _archs(method: str, every: bool) -> list[str]:
     """The models a method runs on: ViTs only for attention methods; a layer method also on a
-    ViT (token layers) in the battery; every model it applies to when ``every``."""
+    ViT (token layers) in the battery; every model it applies to when ``every`` (a method that
+    refuses a model, ``cls.unsupported``, never runs on it)."""
     if needs_attention(method):
         return ["vit"]
-    return (
+    archs = (
         ["cnn", "vit"] if every or (method_info(method).capabilities.takes_layer and method == METHODS[0]) else ["cnn"]
     )
+    return [arch for arch in archs if method_info(method).cls.unsupported(_probe_model(arch)) is None]
+
+
+_PROBES: dict[str, nn.Module] = {}
+
+
+def _probe_model(arch: str) -> nn.Module:
+    """One tiny model per arch, to ask which methods apply to it."""
+    if arch not in _PROBES:
+        _PROBES[arch] = build_model(arch)
+    return _PROBES[arch]
 
 
 # What a method runs per call (hooks, passes, loops): the classes that define these for it.
@@ -92,13 +104,6 @@ def path_representatives(methods: list[str]) -> list[str]:
     return list(seen.values())
 
 
-# Every method once (the first layer method on both kinds of model): the battery.
-CASES = _cases([(m, a) for m in METHODS for a in _archs(m, every=False)])
-# Every code path on every model it applies to: the soak and thread tests (hundreds of calls each).
-ALL_CASES = _cases([(m, a) for m in path_representatives(METHODS) for a in _archs(m, every=True)])
-CLASS_CASES = [name for name, case in CASES.items() if case.takes_class]
-
-
 def build_model(arch: str) -> nn.Module:
     """A fresh tiny timm model in eval mode, ``NUM_CLASSES`` outputs, fixed seed."""
     torch.manual_seed(0)
@@ -109,3 +114,10 @@ def build_model(arch: str) -> nn.Module:
 def update(state, **data) -> dict:
     """An ipywidgets comm message that sets ``state`` (what the browser sends on save_changes)."""
     return {"content": {"data": {"method": "update", "state": state, "buffer_paths": [], **data}}, "buffers": []}
+
+
+# Every method once (the first layer method on both kinds of model): the battery.
+CASES = _cases([(m, a) for m in METHODS for a in _archs(m, every=False)])
+# Every code path on every model it applies to: the soak and thread tests (hundreds of calls each).
+ALL_CASES = _cases([(m, a) for m in path_representatives(METHODS) for a in _archs(m, every=True)])
+CLASS_CASES = [name for name, case in CASES.items() if case.takes_class]

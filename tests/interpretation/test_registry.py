@@ -27,6 +27,7 @@ from autotimm_widgets.interpretation import (
     method_info,
     register_method,
 )
+from autotimm_widgets.interpretation._pixel import PixelAttribution
 from autotimm_widgets.interpretation.cam import BaseCAM
 from autotimm_widgets.interpretation.registry import _REGISTRY, constructor_parameters
 
@@ -52,7 +53,10 @@ def test_list_methods_names_every_method_in_order_and_filters_by_model(cnn, vit)
     caps = [method_info(n).capabilities for n in names]
     groups = [(c.wrapper, c.needs_attention) for c in caps]
     assert groups == sorted(groups)  # attribution methods, then attention methods, then wrappers
-    assert list_methods(vit) == names
+    # the methods that change how ReLUs or other modules back-propagate refuse the ViT's GELU and LayerNorm
+    refused_by_vit = {"guided_backprop", "deconvolution", "guided_gradcam", "deeplift", "deeplift_shap", "lrp"}
+    assert list_methods(vit) == [n for n in names if n not in refused_by_vit]
+    assert all(method_info(n).cls.unsupported(vit) for n in refused_by_vit)
     assert list_methods(cnn) == [n for n, c in zip(names, caps, strict=True) if not c.needs_attention]
     assert {"gradcam", "gradcam++", "integrated_gradients", "smoothgrad"} <= set(list_methods(cnn))
 
@@ -60,7 +64,7 @@ def test_list_methods_names_every_method_in_order_and_filters_by_model(cnn, vit)
 def test_every_public_explainer_class_is_registered():
     exported = [getattr(interpretation, name) for name in interpretation.__all__]
     classes = {c for c in exported if inspect.isclass(c) and issubclass(c, BaseInterpreter)}
-    abstract = {BaseInterpreter, BaseCAM}
+    abstract = {BaseInterpreter, BaseCAM, PixelAttribution}
     registered = {method_info(name).cls for name in list_methods()}
     assert classes - abstract == registered, f"not registered: {classes - abstract - registered}"
     for name in list_methods():

@@ -5,6 +5,8 @@
   forward passes) and :func:`deletion_insertion` (one map, plain values);
 * :mod:`.localisation`: :func:`pointing_game` and :func:`energy_pointing_game` against a
   mask or a box in the user's image coordinates;
+* :mod:`.robustness`: :func:`infidelity` and :func:`sensitivity_max` (Yeh et al.), as
+  ``captum.metrics`` defines them, for explainers with signed attributions;
 * :mod:`.sanity`: :func:`parameter_randomisation` (Adebayo et al.), cascading from the
   output side on a copy of the model, with Spearman's :func:`rank_correlation` per layer.
 
@@ -21,6 +23,7 @@ from .correlation import rank_correlation
 from .faithfulness import FaithfulnessCurves, deletion, deletion_insertion, faithfulness_curves, insertion
 from .localisation import energy_pointing_game, pointing_game
 from .removal import baseline_inputs
+from .robustness import infidelity, sensitivity_max
 from .sanity import RandomisationResult, parameter_randomisation, randomisation_layers
 
 __all__ = [
@@ -31,9 +34,11 @@ __all__ = [
     "deletion_insertion",
     "energy_pointing_game",
     "faithfulness_curves",
+    "infidelity",
     "insertion",
     "parameter_randomisation",
     "pointing_game",
     "randomisation_layers",
     "rank_correlation",
+    "sensitivity_max",
 ]
