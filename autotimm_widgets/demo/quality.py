@@ -161,14 +161,16 @@ def demo_methods(kind: str, *, ig_steps: int = 32, smoothgrad_samples: int = 50,
 
 
 def zoo_methods(model: nn.Module, *, skip: Sequence[str] = ("gradcam", "gradcam++")) -> list[Method]:
-    """A row for every other registered CAM that applies to ``model`` (the registry's order),
-    each with its defaults; class-agnostic ones (EigenCAM, KPCA-CAM) explain each scene once."""
+    """A row for every other registered method that applies to ``model`` (the registry's order):
+    the CAMs and Captum's family (Saliency to LRP), each with its defaults; class-agnostic ones
+    (EigenCAM, KPCA-CAM) explain each scene once. Integrated Gradients and SmoothGrad have their
+    own rows in ``demo_methods``; attention methods are in the attention table."""
     rows = []
     for name in list_methods(model):
         info = method_info(name)
         if name in skip or info.capabilities.wrapper or info.capabilities.needs_attention:
             continue
-        if not info.capabilities.takes_layer and name != "fullgrad":  # IG has its own row in demo_methods
+        if name == "integrated_gradients":  # its own row in demo_methods
             continue
         rows.append(
             explainer_method(

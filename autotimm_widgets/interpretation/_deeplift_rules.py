@@ -110,7 +110,7 @@ class _Rule(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         x, output = ctx.saved_tensors
-        module, eps = ctx.module, ctx.eps
+        module, eps = ctx.module, max(ctx.eps, torch.finfo(x.dtype).tiny)  # 1e-10 is 0 in float16
         local = _local_gradient(module, x, grad)
         delta_in = torch.cat(2 * [x.chunk(2)[0] - x.chunk(2)[1]])
         if isinstance(module, tuple(POOLS)):

