@@ -88,7 +88,9 @@ def _options(name: str, options: dict, target_layer, steps: int, baseline: str) 
     info = method_info(name)
     if info.capabilities.wrapper:
         return {**options, "base": info.param("base").default, "seed": 0, "target_layer": target_layer}
-    given = {**options, "target_layer": target_layer, "steps": steps, "baseline": baseline}
+    given = {**options, "target_layer": target_layer}
+    if name == "integrated_gradients":  # the other methods with a baseline keep their own default
+        given.update(steps=steps, baseline=baseline)
     taken = {p.name for p in info.params} | ({"target_layer"} if info.capabilities.takes_layer else set())
     return {k: v for k, v in given.items() if k in taken or k in options}
 
