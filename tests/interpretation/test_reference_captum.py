@@ -18,6 +18,8 @@ Where the two differ on purpose, the test says so:
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import timm
@@ -133,8 +135,10 @@ def scene(seed: int) -> torch.Tensor:
 @pytest.mark.parametrize("arch", ["test_resnet", "test_vit"])
 @pytest.mark.parametrize("features", ["patches", "superpixels", "mask"])
 def test_feature_ablation_equals_captum(models, arch, features):
-    model = models[arch]
-    x = torch.stack([scene(0), scene(1)])
+    # float64: the logit drops of small patches are ~1e-3 of the logits, so float32 rounding of
+    # differently batched passes alone reaches ~1e-5 of them
+    model = copy.deepcopy(models[arch]).double()
+    x = torch.stack([scene(0), scene(1)]).double()
     options = (
         {"feature_mask": (torch.arange(SIZE)[:, None] // 10 * 7 + torch.arange(SIZE) // 20)}
         if features == "mask"
@@ -196,15 +200,17 @@ def test_gradient_shap_equals_captum_on_the_same_draws(models, inputs, arch):
 
 
 def test_gradient_shap_agrees_with_captum_in_expectation(models, inputs):
-    """With their own generators and 400 samples, the two estimates of the same expectation agree
-    within 10% of the attribution's range (measured 3-5%); 5 samples do not (measured ~40%)."""
+    """With their own generators and 400 samples, the two estimates of the same expectation agree:
+    correlation > 0.97 and relative L2 distance < 0.25 (measured 0.988 and 0.17)."""
     model = models["test_resnet"]
     x = inputs[:1]
     explainer = GradientShap(model, "black+white", n_samples=400, use_cuda=False, preprocess=PRE, seed=3)
     distribution = explainer._baselines.build(x, explainer.preprocessor)[0]
     np.random.seed(0)
     theirs = ca.GradientShap(model).attribute(x, baselines=distribution, n_samples=400, target=3)
-    assert relative_error(ours(explainer, x, [3]), theirs) <= 0.10
+    mine = ours(explainer, x, [3])
+    assert np.corrcoef(mine.ravel(), theirs.ravel())[0, 1] > 0.97
+    assert float((mine - theirs).norm() / theirs.norm()) < 0.25
 
 
 @pytest.mark.parametrize("arch", ["test_resnet", "resnet18"])
@@ -214,12 +220,20 @@ def test_deeplift_equals_captum(models, inputs, arch, baseline):
     explainer = DeepLift(model, baseline, use_cuda=False, preprocess=PRE)
     base = explainer._baseline.build(inputs, explainer.preprocessor)
     theirs = ca.DeepLift(model).attribute(inputs, base, target=TARGETS)
-    mine = ours(explainer, inputs)
-    assert relative_error(mine, theirs) <= RTOL
-    # summation to delta: the attributions add up to F(x) - F(b)
+    assert relative_error(ours(explainer, inputs), theirs) <= RTOL
+
+
+@pytest.mark.parametrize("baseline", ["zero", "black"])
+def test_deeplift_sums_to_the_change_of_the_logit(inputs, baseline):
+    """Summation to delta, exact where every nonlinearity has a rescale rule (a ResNet whose stem
+    pool is a strided conv); max pooling by its gradient breaks it (measured 6% off on test_resnet)."""
+    torch.manual_seed(0)
+    model = timm.create_model("test_resnet", pretrained=False, num_classes=10, replace_stem_pool=True).eval()
+    explainer = DeepLift(model, baseline, use_cuda=False, preprocess=PRE)
+    base = explainer._baseline.build(inputs, explainer.preprocessor)
     with torch.no_grad():
         delta = (model(inputs) - model(base)).gather(1, torch.tensor(TARGETS)[:, None])[:, 0]
-    assert torch.allclose(mine.sum(dim=(1, 2, 3)), delta, rtol=1e-3, atol=1e-5)
+    assert torch.allclose(ours(explainer, inputs).sum(dim=(1, 2, 3)), delta, rtol=1e-4, atol=1e-6)
 
 
 class PoolNet(nn.Module):
@@ -274,7 +288,8 @@ def test_lrp_equals_captum(models, inputs, arch):
         theirs = ca.LRP(model).attribute(inputs, target=TARGETS)
     finally:
         for module in neutral:
-            del module.rule
+            if hasattr(module, "rule"):  # Captum removes the rules it attached itself
+                del module.rule
     assert relative_error(mine, theirs) <= RTOL
 
 
