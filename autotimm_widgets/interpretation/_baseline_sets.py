@@ -31,7 +31,10 @@ def _members(spec) -> list:
 def check_baseline_set(spec):
     """``spec`` if it is a baseline set (see the module docstring)."""
     for member in _members(spec):
-        Baseline(member)
+        try:
+            Baseline(member)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"baselines: {error}") from None
     return spec
 
 

@@ -177,6 +177,16 @@ BAD_VALUE_PER_FIELD = {
     "alpha": (0.5, "0.5", 11.0),
     "seed": (3, 2.5, -1),
     "kernel": ("rbf", 0, "nope"),
+    "reduction": ("max_abs", 0, "mean"),
+    "abs": (False, "false", None),
+    "window": (16, "16", 0),
+    "stride": (8, "8", 0),
+    "features": ("superpixels", 0, "pixels"),
+    "patch_size": (8, "8", 0),
+    "segments": (32, "32", 0),
+    "baselines": ("black+white", 0, "grey+white"),
+    "n_samples": (5, 5.5, 0),
+    "stdevs": (0.1, "0.1", 2.0),
 }
 
 

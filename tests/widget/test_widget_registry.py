@@ -36,16 +36,35 @@ def widget(vit):
     w.close()
 
 
-def test_the_widget_offers_every_method_that_applies(widget):
-    assert widget._methods == [n for n in list_methods() if not method_info(n).capabilities.wrapper]
-    cnn = ExplainerWidget(build_model("cnn"), IMAGE, use_cuda=False, preprocess=PREPROCESS)
-    assert cnn._methods == [n for n in WIDGET_METHODS if not method_info(n).capabilities.needs_attention]
-    cnn.close()
+@pytest.fixture(scope="module")
+def cnn():
+    return build_model("cnn")
+
+
+@pytest.fixture(scope="module")
+def cnn_widget(cnn):
+    w = ExplainerWidget(cnn, IMAGE, use_cuda=False, preprocess=PREPROCESS, steps=4, num_samples=2)
+    w.wait(60)
+    yield w
+    w.close()
+
+
+def test_the_widget_offers_every_method_that_applies(widget, vit, cnn_widget, cnn):
+    methods = [n for n in list_methods() if not method_info(n).capabilities.wrapper]
+    assert widget._methods == [n for n in methods if method_info(n).cls.unsupported(vit) is None]
+    assert {"guided_backprop", "deeplift", "lrp"}.isdisjoint(widget._methods)  # the ViT has GELU, LayerNorm
+    assert cnn_widget._methods == [n for n in WIDGET_METHODS if not method_info(n).capabilities.needs_attention]
 
 
 @pytest.mark.parametrize("name", WIDGET_METHODS)
-def test_every_method_in_the_widget_computes_the_librarys_map(widget, vit, name):
+def test_every_method_in_the_widget_computes_the_librarys_map(request, name):
+    """On the ViT, or on the CNN for the methods that refuse the ViT (guided, DeepLift, LRP)."""
     info = method_info(name)
+    vit = request.getfixturevalue("vit")
+    if info.cls.unsupported(vit) is not None:
+        widget, vit = request.getfixturevalue("cnn_widget"), request.getfixturevalue("cnn")
+    else:
+        widget = request.getfixturevalue("widget")
     widget.method = name
     widget.wait(60)
     assert widget.status == "idle", widget.error
