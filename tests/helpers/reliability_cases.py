@@ -21,7 +21,7 @@ SIZE = 64
 PREPROCESS = {"input_size": SIZE, "mean": 0.5, "std": 0.5}
 NUM_CLASSES = 5
 # Settings that keep every call cheap, for whichever registered method takes them.
-FAST = {"steps": 4, "num_samples": 3}
+FAST = {"steps": 4, "num_samples": 3, "n_samples": 3}
 METHODS = list_methods()  # every registered method, so a new one joins every battery
 
 
@@ -87,7 +87,17 @@ def _probe_model(arch: str) -> nn.Module:
 # What a method runs per call (hooks, passes, loops): the classes that define these for it.
 # A method that changes only the maths of its path (GradCAM++'s weights, EigenCAM's projection)
 # runs the same calls as the first method of that path.
-CALL_PATH = ("_attribute", "_layer_maps", "evidence", "layer_weights", "channel_weights", "ablated_scores")
+CALL_PATH = (
+    "_attribute",
+    "_layer_maps",
+    "evidence",
+    "layer_weights",
+    "channel_weights",
+    "ablated_scores",
+    "_signed",
+    "backward_rule",
+    "regions",
+)
 
 
 def code_path(method: str) -> tuple:

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from autotimm_widgets import ExplainerWidget
+from autotimm_widgets.interpretation._ablation import Ablation
 from autotimm_widgets.interpretation._gradient_free import PerturbationCAM
 
 from helpers.images import random_image
@@ -24,7 +25,7 @@ from helpers.reliability_cases import ALL_CASES, NUM_CLASSES, PREPROCESS, build_
 pytestmark = pytest.mark.soak
 
 LOOPS = 300
-PERTURBATION_LOOPS = 100  # ScoreCAM, AblationCAM: one call is a perturbation loop of its own
+PERTURBATION_LOOPS = 100  # one call is many passes of its own (ScoreCAM, occlusion, IG, SmoothGrad, ...)
 WARM_UP = 30
 MAX_GROWTH = 0.05
 IMAGES = [random_image(48, 64, seed=s) for s in range(3)]
@@ -75,7 +76,8 @@ def test_300_explains_keep_memory_flat(name, device):
         call(i)
     tensors, memory = live_tensors(), resident()
     gpu = cuda_allocated() if device == "cuda" else None
-    loops = PERTURBATION_LOOPS if isinstance(explainer, PerturbationCAM) else LOOPS
+    many_passes = isinstance(explainer, (PerturbationCAM, Ablation)) or explainer.rows_per_input > 1
+    loops = PERTURBATION_LOOPS if many_passes else LOOPS
     for i in range(loops):
         call(i)
     assert_flat(f"{name} {device} RSS", memory, resident())
