@@ -1,6 +1,6 @@
-"""The CAM zoo in the quality table and the parameter-randomisation sanity check, on the demo models.
+"""The method zoo (CAMs and Captum's family) in the quality table and the parameter-randomisation sanity check, on the demo models.
 
-Rows: every registered CAM besides GradCAM and GradCAM++ (``demo.quality.zoo_methods``), with
+Rows: every registered method besides GradCAM, GradCAM++, IG and SmoothGrad (``demo.quality.zoo_methods``; ``--methods`` picks some), with
 GradCAM as the anchor, on ``--scenes`` held-out demo scenes (the full table in
 ``bench_quality.py`` uses 200; the zoo uses fewer to fit a CPU run). Sanity: Adebayo et al.'s
 cascading randomisation (``parameter_randomisation``), Spearman's rho between each method's map
@@ -27,7 +27,7 @@ from _timing import device_name
 
 from autotimm_widgets.demo import demo_images, load_demo_model
 from autotimm_widgets.demo.quality import demo_cases, explainer_method, markdown_table, quality_row, zoo_methods
-from autotimm_widgets.interpretation import GradCAM
+from autotimm_widgets.interpretation import GradCAM, method_info
 from autotimm_widgets.interpretation.metrics import parameter_randomisation
 
 HELD_OUT_SEED = 0
@@ -40,6 +40,7 @@ def main() -> int:
     parser.add_argument("--sanity-images", type=int, default=8)
     parser.add_argument("--models", nargs="+", choices=("cnn", "vit"), default=["cnn", "vit"])
     parser.add_argument("--json")
+    parser.add_argument("--methods", nargs="+", help="registry names of the zoo rows to run (default: all)")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -52,7 +53,11 @@ def main() -> int:
     rows, sanity = {}, {}
     for kind in args.models:
         model = load_demo_model(kind).model
-        methods = [explainer_method("GradCAM", lambda m: GradCAM(m, use_cuda=False)), *zoo_methods(model)]
+        zoo = zoo_methods(model)
+        if args.methods:
+            labels = {method_info(n).label for n in args.methods}
+            zoo = [m for m in zoo if m.name in labels]
+        methods = [explainer_method("GradCAM", lambda m: GradCAM(m, use_cuda=False)), *zoo]
         rows[kind], sanity[kind] = [], {}
         for method in methods:
             row = quality_row(model, cases, method, steps=args.steps)

@@ -105,20 +105,23 @@ class _Rule(torch.autograd.Function):
     def forward(ctx, x, output, module, eps):
         ctx.module, ctx.eps = module, eps
         ctx.save_for_backward(x, output)
-        return output.clone()
+        return output  # the module's output, detached, now with the rule's backward
 
     @staticmethod
     def backward(ctx, grad):
         x, output = ctx.saved_tensors
         module, eps = ctx.module, max(ctx.eps, torch.finfo(x.dtype).tiny)  # 1e-10 is 0 in float16
         local = _local_gradient(module, x, grad)
-        delta_in = torch.cat(2 * [x.chunk(2)[0] - x.chunk(2)[1]])
+        half = x.shape[0] // 2
+        delta_in = x[:half] - x[half:]
         if isinstance(module, tuple(POOLS)):
             rescaled = _pool_rescaled(module, x, output, grad)
         else:
-            delta_out = torch.cat(2 * [output.chunk(2)[0] - output.chunk(2)[1]])
-            rescaled = grad * delta_out / delta_in
-        new = torch.where(delta_in.abs() < eps, local, rescaled)
+            delta_out = output[:half] - output[half:]
+            rescaled = grad.view(2, half, *grad.shape[1:]) * delta_out / delta_in
+            rescaled = rescaled.view_as(grad)
+        flat = (delta_in.abs() < eps).expand(2, *delta_in.shape).reshape(x.shape)
+        new = torch.where(flat, local, rescaled)
         if isinstance(module, nn.Softmax):
             new = new - new.sum() / new.numel()
         return new, None, None, None

@@ -6,11 +6,13 @@ For a ReLU y = max(x, 0) with output gradient g (Springenberg et al., 2015; Zeil
 * ``'deconv'``: dx = max(g, 0), the mask of the forward pass ignored.
 
 These are Captum's rules, on the same modules (every ``nn.ReLU``, including subclasses; ReLUs
-called as functions are not changed, as in Captum). Nothing is swapped: forward hooks, removed
-on exit, replace each ReLU's output by the same values computed from its input by a function
-with the rule's backward. A ReLU with ``inplace=True`` gets a copy of its input (a pre-hook), so
-the original input is still there for the rule. A module called twice in a forward is handled
-call by call. ``switch.enabled = False`` gives plain ReLU gradients through the same graph
+called as functions are not changed, as in Captum). Nothing is swapped; the hooks are removed on
+exit. Guided: since (x > 0) * max(g, 0) = ReLU's own backward of max(g, 0), a forward hook puts
+a tensor hook on each ReLU's output that clamps its (total) gradient, and ReLU's backward does
+the rest (no copy, in-place ReLUs included). Deconv: a forward hook replaces the ReLU's output by
+the same values from a function whose backward routes max(g, 0) to the ReLU's input; a ReLU with
+``inplace=True`` is given relu(x) to overwrite (a pre-hook), so x keeps its place in the graph. A module
+called twice in a forward is handled call by call. ``switch.enabled = False`` gives plain ReLU gradients through the same graph
 (Guided Grad-CAM differentiates one forward pass both ways).
 """
 
@@ -47,21 +49,21 @@ class Switch:
     enabled: bool = True
 
 
-class _RuleReLU(torch.autograd.Function):
+class _Deconv(torch.autograd.Function):
+    """Forward: the ReLU's output ``y`` as it is; backward: max(g, 0) to the ReLU's input ``x``
+    (or, with the switch off, ReLU's own gradient g * (y > 0))."""
+
     @staticmethod
-    def forward(ctx, x, rule, switch):
-        ctx.rule, ctx.switch = rule, switch
-        ctx.save_for_backward(x)
-        return x.clamp_min(0)
+    def forward(ctx, x, y, switch):
+        ctx.switch = switch
+        ctx.save_for_backward(y)
+        return y
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        positive = x > 0
         if not ctx.switch.enabled:
-            return grad * positive, None, None
-        if ctx.rule == "guided":
-            return grad.clamp_min(0) * positive, None, None
+            (y,) = ctx.saved_tensors
+            return grad * (y > 0), None, None
         return grad.clamp_min(0), None, None
 
 
@@ -76,17 +78,26 @@ def relu_rule(model: nn.Module, rule: str, switch: Switch | None = None) -> Iter
     def keep_input(module, args):
         x = args[0]
         originals.setdefault(id(module), []).append(x)
-        if getattr(module, "inplace", False):
-            return (x.clone(), *args[1:])  # the module overwrites the copy; the rule reads x
+        if getattr(module, "inplace", False):  # the module overwrites relu(x), not x, which the rule routes to
+            return (x.detach().clamp_min(0), *args[1:])
         return None
 
-    def apply_rule(module, _args, _output):
-        x = originals[id(module)].pop()
-        return _RuleReLU.apply(x, rule, switch)
+    def apply_rule(module, _args, output):
+        return _Deconv.apply(originals[id(module)].pop(), output.detach(), switch)
+
+    def clamp(grad):
+        return grad.clamp_min(0) if switch.enabled else None
+
+    def guide(_module, _args, output):
+        if output.requires_grad:
+            output.register_hook(clamp)
 
     handles = []
     try:
         for module in relu_modules(model):
+            if rule == "guided":
+                handles.append(module.register_forward_hook(guide))
+                continue
             handles.append(module.register_forward_pre_hook(keep_input))
             handles.append(module.register_forward_hook(apply_rule))
         yield switch

@@ -1,4 +1,5 @@
-"""Every registered method of a CNN picked from the menu in real JupyterLab, and a CAM option toggled.
+"""Every registered method of a CNN picked from the menu in real JupyterLab, a CAM option toggled,
+and occlusion's own controls (window, baseline) moved.
 
 The menu is built from the registry, so this walks ``list_methods(cnn)``: each method's map in
 the kernel must equal the library's map for the same layer and class, and the canvas must show it.
@@ -95,6 +96,28 @@ def test_eigen_smooth_checkbox_changes_the_map_to_the_librarys(notebook):
     root.get_by_test_id("atw-method").select_option("eigencam")
     settle(notebook)
     assert root.get_by_test_id("atw-eigen-smooth").is_hidden()  # EigenCAM takes no eigen_smooth
+
+
+def test_occlusion_window_and_baseline_controls_give_the_librarys_map(notebook):
+    root = notebook.root(0)
+    root.get_by_test_id("atw-method").select_option("occlusion")
+    settle(notebook)
+    for control in ("atw-window", "atw-stride", "atw-baseline", "atw-reduction"):
+        assert root.get_by_test_id(control).is_visible(), control
+    assert root.get_by_test_id("atw-eigen-smooth").is_hidden()
+    before = notebook.canvas_signature(0)
+    root.get_by_test_id("atw-window-value").fill("24")
+    root.get_by_test_id("atw-window-value").dispatch_event("change")
+    root.get_by_test_id("atw-baseline").select_option("black")
+    settle(notebook)
+    notebook.wait_canvas_change(before, 0)
+    assert notebook.value("(w.window, w.baseline, w.status)") == [24, "black", "idle"]
+    expected = library_map("occlusion", window=24, stride=notebook.value("w.stride"), baseline="black")
+    assert notebook.value(f"bool(np.allclose(w.heatmap, {expected}, atol=1e-4))")
+    assert canvas_error(notebook) <= 1
+    root.get_by_test_id("atw-method").select_option("deeplift")
+    settle(notebook)
+    assert root.get_by_test_id("atw-window").is_hidden() and root.get_by_test_id("atw-baseline").is_visible()
 
 
 def test_no_errors_in_the_browser_console(notebook):
