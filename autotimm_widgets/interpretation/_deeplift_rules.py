@@ -29,6 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._module_inputs import ModuleInputs
+
 RESCALED = (nn.ReLU, nn.ELU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.Softplus)
 POOLS = {
     nn.MaxPool1d: (F.max_pool1d, F.max_unpool1d),
@@ -150,27 +152,19 @@ def rescale_rule(model: nn.Module, eps: float, pool_rule: str = "gradient") -> I
     if pool_rule not in POOL_RULES:
         raise ValueError(f"pool_rule must be one of {POOL_RULES}; got {pool_rule!r}.")
     hooked = (*RESCALED, nn.Softmax, *(POOLS if pool_rule == "cross_max" else ()))
-    originals: dict[int, list[torch.Tensor]] = {}
-
-    def keep_input(module, args):
-        x = args[0]
-        originals.setdefault(id(module), []).append(x)
-        if getattr(module, "inplace", False):
-            return (x.clone(), *args[1:])
-        return None
+    inputs = ModuleInputs()
 
     def apply_rule(module, _args, output):
-        x = originals[id(module)].pop()
-        return _Rule.apply(x, output.detach(), module, eps)
+        return _Rule.apply(inputs.pop(module), output.detach(), module, eps)
 
     handles = []
     try:
         for module in model.modules():
             if isinstance(module, hooked):
-                handles.append(module.register_forward_pre_hook(keep_input))
+                handles.append(module.register_forward_pre_hook(inputs.pre_hook))
                 handles.append(module.register_forward_hook(apply_rule))
         yield
     finally:
         for handle in handles:
             handle.remove()
-        originals.clear()
+        inputs.clear()

@@ -21,6 +21,8 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+from ._module_inputs import ModuleInputs
+
 RULED = (
     nn.Conv2d,
     nn.Linear,
@@ -65,7 +67,7 @@ def epsilon_rule(model: nn.Module, epsilon: float = EPSILON) -> Iterator[None]:
     """Inside the block a forward pass back-propagates LRP-epsilon relevances (divided by the logit)."""
     multiplied: set[int] = set()
     kept: list[torch.Tensor] = []  # keeps the tensors alive, so that their ids stay unique
-    originals: dict[int, list[torch.Tensor]] = {}
+    inputs = ModuleInputs()
 
     def ruled(_module, args, output):
         x = args[0]
@@ -82,14 +84,8 @@ def epsilon_rule(model: nn.Module, epsilon: float = EPSILON) -> Iterator[None]:
         output.register_hook(lambda grad: grad / (z + stabiliser))
         return output.clone()
 
-    def keep_input(module, args):
-        originals.setdefault(id(module), []).append(args[0])
-        if getattr(module, "inplace", False):
-            return (args[0].clone(), *args[1:])
-        return None
-
     def passed(module, _args, output):
-        return _PassThrough.apply(originals[id(module)].pop(), output)
+        return _PassThrough.apply(inputs.pop(module), output)
 
     handles = []
     try:
@@ -97,11 +93,11 @@ def epsilon_rule(model: nn.Module, epsilon: float = EPSILON) -> Iterator[None]:
             if isinstance(module, RULED):
                 handles.append(module.register_forward_hook(ruled))
             elif isinstance(module, PASSED):
-                handles.append(module.register_forward_pre_hook(keep_input))
+                handles.append(module.register_forward_pre_hook(inputs.pre_hook))
                 handles.append(module.register_forward_hook(passed))
         yield
     finally:
         for handle in handles:
             handle.remove()
-        originals.clear()
+        inputs.clear()
         kept.clear()

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ._module_inputs import ModuleInputs
+
 RULES = ("guided", "deconv")
 
 
@@ -73,17 +75,11 @@ def relu_rule(model: nn.Module, rule: str, switch: Switch | None = None) -> Iter
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}; got {rule!r}.")
     switch = switch or Switch()
-    originals: dict[int, list[torch.Tensor]] = {}
-
-    def keep_input(module, args):
-        x = args[0]
-        originals.setdefault(id(module), []).append(x)
-        if getattr(module, "inplace", False):  # the module overwrites relu(x), not x, which the rule routes to
-            return (x.detach().clamp_min(0), *args[1:])
-        return None
+    # an in-place ReLU overwrites relu(x), not x, which the rule routes to
+    inputs = ModuleInputs(spare=lambda x: x.detach().clamp_min(0))
 
     def apply_rule(module, _args, output):
-        return _Deconv.apply(originals[id(module)].pop(), output.detach(), switch)
+        return _Deconv.apply(inputs.pop(module), output.detach(), switch)
 
     def clamp(grad):
         return grad.clamp_min(0) if switch.enabled else None
@@ -98,10 +94,10 @@ def relu_rule(model: nn.Module, rule: str, switch: Switch | None = None) -> Iter
             if rule == "guided":
                 handles.append(module.register_forward_hook(guide))
                 continue
-            handles.append(module.register_forward_pre_hook(keep_input))
+            handles.append(module.register_forward_pre_hook(inputs.pre_hook))
             handles.append(module.register_forward_hook(apply_rule))
         yield switch
     finally:
         for handle in handles:
             handle.remove()
-        originals.clear()
+        inputs.clear()

@@ -12,7 +12,6 @@ from ._checks import at_most, positive_int
 from ._pixel import REDUCTION
 from .occlusion import check_window
 from .path_baselines import BASELINE
-from .preprocessing import PreprocessSpec
 from .registry import Param, register_method
 
 FEATURES = ("patches", "superpixels")
@@ -65,18 +64,9 @@ class FeatureAblation(Ablation):
         use_cuda: bool = True,
         *,
         feature_mask: torch.Tensor | None = None,
-        perturbations_per_eval: int | None = None,
-        reduction: str = "sum",
-        preprocess: PreprocessSpec = None,
+        **options,
     ):
-        super().__init__(
-            model,
-            baseline,
-            use_cuda,
-            perturbations_per_eval=perturbations_per_eval,
-            reduction=reduction,
-            preprocess=preprocess,
-        )
+        super().__init__(model, baseline, use_cuda, **options)
         self.features, self.patch_size = check_features(features), check_window(patch_size, "patch_size")
         self.segments = check_segments(segments)
         self.feature_mask = _check_mask(feature_mask)

@@ -13,7 +13,6 @@ from ._ablation import Ablation, Regions
 from ._checks import at_most, positive_int
 from ._pixel import REDUCTION
 from .path_baselines import BASELINE
-from .preprocessing import PreprocessSpec
 from .registry import Param, register_method
 
 MAX_WINDOW = 1024
@@ -48,19 +47,9 @@ class Occlusion(Ablation):
         stride: int = 16,
         baseline="zero",
         use_cuda: bool = True,
-        *,
-        perturbations_per_eval: int | None = None,
-        reduction: str = "sum",
-        preprocess: PreprocessSpec = None,
+        **options,
     ):
-        super().__init__(
-            model,
-            baseline,
-            use_cuda,
-            perturbations_per_eval=perturbations_per_eval,
-            reduction=reduction,
-            preprocess=preprocess,
-        )
+        super().__init__(model, baseline, use_cuda, **options)
         self.window, self.stride = check_window(window), check_window(stride, "stride")
         if self.stride > self.window:
             raise ValueError(
