@@ -95,8 +95,10 @@ def main() -> None:
         occlusion = Occlusion(model, w, w, use_cuda=cuda, perturbations_per_eval=per)
         ablation = FeatureAblation(model, "patches", patch_size=w, use_cuda=cuda, perturbations_per_eval=per)
         mask = ablation._feature_ids(x)[:1, None]
+        default_batches = Occlusion(model, w, w, use_cuda=cuda)  # as many rows a pass as fit memory
         runs = {
             "Occlusion": ours(occlusion),
+            "Occlusion, default batches": ours(default_batches),
             "captum Occlusion": theirs(
                 ca.Occlusion(model), sliding_window_shapes=(3, w, w), strides=(3, w, w), perturbations_per_eval=per
             ),
@@ -109,6 +111,8 @@ def main() -> None:
                 f"{name:>22}: {times[name] * 1000:8.1f} ms | /captum {times[name] / times[f'captum {name}']:.2f}"
                 f" (window {w}, perturbations_per_eval {per})"
             )
+        name = "Occlusion, default batches"
+        print(f"{name:>22}: {times[name] * 1000:8.1f} ms | /captum {times[name] / times['captum Occlusion']:.2f}")
 
     if "rules" in only:
         zero = torch.zeros_like(x)
