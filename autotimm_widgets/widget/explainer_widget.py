@@ -111,6 +111,7 @@ class ExplainerWidget(UntrustedViewGuard, WidgetState):
         )
         self._ready = False
         self._restoring = False
+        self._params_method = ""
         self._lock = threading.RLock()
         self._model = model
         self._display, self._image_size = setup.display, setup.image_size

@@ -7,7 +7,8 @@ method parameter (``traits.param_traits``). Each is validated before it is set (
 parameter values, brought back when the method is chosen again.
 
 The widget sets ``_methods`` (offered), ``_num_classes``, ``_grid``, ``_model``,
-``_method_values`` ({method: {param: value}}), ``_ready`` and ``_restoring``.
+``_method_values`` ({method: {param: value}}), ``_params_method`` (whose values the traits
+hold), ``_ready`` and ``_restoring``.
 """
 
 from __future__ import annotations
@@ -49,7 +50,10 @@ class WidgetState(MethodParamTraits):
     def _check_method(self, proposal):
         if proposal.value not in self._methods:
             raise t.TraitError(f"method must be one of {self._methods}; got {proposal.value!r}.")
-        if self._ready and proposal.value != self.method:
+        # Compared with the method whose values the traits hold, not with ``self.method``: inside
+        # ``hold_trait_notifications`` (every update from the view) validation runs after the
+        # new value is stored, so ``self.method`` already is the new method.
+        if self._ready and proposal.value != self._params_method:
             self._restore_params(proposal.value)  # before the values an update sets with it
         return proposal.value
 
@@ -97,7 +101,9 @@ class WidgetState(MethodParamTraits):
         self._restoring = True
         try:
             for name, value in self._method_values[method].items():
-                setattr(self, name, value)
+                if name not in self._updating:  # a value sent with the method is the one to keep
+                    setattr(self, name, value)
+            self._params_method = method
         finally:
             self._restoring = False
 

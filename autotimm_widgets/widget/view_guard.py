@@ -24,6 +24,7 @@ class UntrustedViewGuard:
     _front_end_fields: tuple[str, ...] = ()
     _first_fields: tuple[str, ...] = ()
     _lock: threading.RLock
+    _updating: frozenset = frozenset()  # the fields of the update being applied
     _rejected: tuple | None = None  # (status, error, progress) that a rejected message replaced
 
     def _handle_msg(self, msg):
@@ -63,7 +64,11 @@ class UntrustedViewGuard:
                 raise ValueError(f"the view may set only {list(self._front_end_fields)}; got {refused}")
             first = {k: sync_data[k] for k in self._first_fields if k in sync_data}
             sync_data = {**first, **sync_data}
-            super().set_state(sync_data)
+            self._updating = frozenset(sync_data)  # a method's restored values give way to these
+            try:
+                super().set_state(sync_data)
+            finally:
+                self._updating = frozenset()
         except Exception as error:  # noqa: BLE001 - values from the browser are untrusted
             self._reject(f"rejected a value from the view: {error}")
             if isinstance(sync_data, dict):

@@ -247,3 +247,26 @@ def test_rollout_state_from_the_view_matches_the_library(widget, vit):
         "discard_ratio": 0.5,
         "target_patch": 9,
     }
+
+
+def test_switching_methods_from_the_view_brings_back_each_methods_own_values():
+    """A method chosen in the view gets its own parameter values, not the ones the previous method
+    showed: eigen_smooth set on GradCAM stays GradCAM's; Saliency's 'max_abs' reduction is not
+    Input x Gradient's 'sum'; occlusion's baseline is its own 'zero', not IG's 'black'."""
+    import timm
+    import torch
+
+    torch.manual_seed(0)
+    cnn = timm.create_model("test_resnet", pretrained=False, num_classes=5).eval()
+    w = ExplainerWidget(cnn, IMAGE, use_cuda=False, preprocess=PREPROCESS)
+    w.wait(60)
+    w._handle_msg(update({"eigen_smooth": True}))
+    seen = {}
+    for name in ["gradcam++", "gradcam", "integrated_gradients", "occlusion", "saliency", "input_x_gradient"]:
+        w._handle_msg(update({"method": name}))
+        w.wait(120)
+        seen[name] = (w.eigen_smooth, w.reduction, w.baseline)
+    w.close()
+    assert seen["gradcam++"][0] is False and seen["gradcam"][0] is True
+    assert seen["integrated_gradients"][2] == "black" and seen["occlusion"][2] == "zero"
+    assert seen["saliency"][1] == "max_abs" and seen["input_x_gradient"][1] == "sum"
