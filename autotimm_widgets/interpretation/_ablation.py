@@ -1,9 +1,11 @@
 """Ablation: attributions from f(x) - f(x with one region set to the baseline), as Captum's
 ``FeatureAblation`` and ``Occlusion`` compute them.
 
-Every (image, region) pair is one row; rows are evaluated as batches of no-grad forward passes,
-``perturbations_per_eval`` ablated copies per image per pass (Captum's meaning), or, when that is
-``None``, as many rows as fit the device (``RowSizer.inference_rows``). Each pass gives the
+Every (image, region) pair is one row; an image's rows are evaluated as batches of no-grad
+forward passes, ``perturbations_per_eval`` ablated copies per pass (Captum's meaning), or, when
+that is ``None``, as many as fit the device (``RowSizer.inference_rows``). A pass holds one
+image's rows only, so an image of ``explain_batch`` gets the passes it gets alone (the logit
+drops of small regions are ~1e-3 of the logits: float32 rounding of other batch shapes shows). Each pass gives the
 logits of every class, so K classes cost no extra pass. A method only says what its regions are
 (:class:`Regions`): which pixels each one covers, and how the per-region differences spread back
 onto the pixels.
@@ -80,27 +82,26 @@ class Ablation(PixelAttribution):
     def _signed(self, inputs: torch.Tensor, classes: Sequence[Sequence[int | None]]) -> SignedAttribution:
         baselines = self._baseline.build(inputs, self.preprocessor)
         regions = self.regions(inputs)
-        with torch.no_grad():
-            logits = logits_of(self.model(inputs))
+        with torch.no_grad():  # the clean logits per image too, as when explained alone
+            logits = torch.cat([logits_of(self.model(inputs[b : b + 1])) for b in range(inputs.shape[0])])
             targets = self._targets(logits, classes)
             initial = logits.gather(1, targets)
-            images = torch.repeat_interleave(
-                torch.arange(len(regions.counts), device=inputs.device),
-                torch.tensor(regions.counts, device=inputs.device),
-            )
-            region = torch.cat([torch.arange(n, device=inputs.device) for n in regions.counts])
             per_pass = self._rows_per_pass(inputs)
-            scores = torch.empty((images.numel(), targets.shape[1]), device=inputs.device, dtype=initial.dtype)
-            for start in range(0, images.numel(), per_pass):
-                b, r = images[start : start + per_pass], region[start : start + per_pass]
-                ablated = torch.where(regions.masks(b, r), baselines[b], inputs[b])
-                scores[start : start + b.numel()] = logits_of(self.model(ablated)).gather(1, targets[b])
-                advance(b.numel())
-            differences = (initial[images] - scores).split(regions.counts)
-        attributions = regions.spread(list(differences), inputs.shape[1]).to(inputs.dtype)
+            differences = []
+            for b, count in enumerate(regions.counts):  # passes never mix images: each is as if alone
+                scores = torch.empty((count, targets.shape[1]), device=inputs.device, dtype=initial.dtype)
+                for start in range(0, count, per_pass):
+                    region = torch.arange(start, min(count, start + per_pass), device=inputs.device)
+                    image = torch.full_like(region, b)
+                    ablated = torch.where(regions.masks(image, region), baselines[image], inputs[image])
+                    scores[start : start + region.numel()] = logits_of(self.model(ablated)).gather(1, targets[image])
+                    advance(region.numel())
+                differences.append(initial[b] - scores)
+        attributions = regions.spread(differences, inputs.shape[1]).to(inputs.dtype)
         return SignedAttribution(attributions, logits, targets)
 
     def _rows_per_pass(self, inputs: torch.Tensor) -> int:
+        """Ablated copies of one image per forward pass."""
         if self.perturbations_per_eval is not None:
-            return self.perturbations_per_eval * inputs.shape[0]
+            return self.perturbations_per_eval
         return self._sizer.inference_rows(inputs[:1])
