@@ -131,7 +131,12 @@ def test_patch_click_moves_the_flow_source(notebook):
         settle(notebook, "v", 1)
         token = prefix + row * cols + col
         assert notebook.value("v.target_patch") == token
-        expected = "AttentionRollout(vit, head_fusion='max', discard_ratio=0.0, use_cuda=False).rollout(image).map(v.target_patch)"
+        # attention_flow keeps its own head fusion (an earlier test set rollout's to 'max')
+        assert notebook.value("(v.head_fusion, v.discard_ratio)") == [
+            notebook.value("v._method_values['attention_flow']['head_fusion']"),
+            0.0,
+        ]
+        expected = "AttentionRollout(vit, head_fusion=v.head_fusion, discard_ratio=0.0, use_cuda=False).rollout(image).map(v.target_patch)"
         assert notebook.value(f"bool(np.allclose(v.heatmap, {expected}, atol=1e-4))")
         # the clicked patch is outlined: white pixels along its top edge
         pixels = np.array(
