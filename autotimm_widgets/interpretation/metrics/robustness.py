@@ -83,7 +83,7 @@ def infidelity(
     classes = batch_targets(target_classes, count)
     if attributions is None:
         signed = explainer.signed_batch(inputs, [[c] for c in classes])
-        attributions, targets = signed.attributions[:, 0], signed.classes[:, 0]
+        attributions, targets, logits = signed.attributions[:, 0], signed.classes[:, 0], signed.logits
     else:
         attributions = attributions.to(inputs)
         if tuple(attributions.shape) != tuple(inputs.shape):
@@ -91,7 +91,8 @@ def infidelity(
                 f"attributions must have the inputs' shape {tuple(inputs.shape)}; got {tuple(attributions.shape)}."
             )
         with explaining(explainer.model), torch.no_grad():
-            targets = explainer._targets(logits_of(explainer.model(inputs)), [[c] for c in classes])[:, 0]
+            logits = logits_of(explainer.model(inputs))
+        targets = explainer._targets(logits, [[c] for c in classes])[:, 0]
     expanded = inputs.repeat_interleave(samples, dim=0)
     with torch.no_grad():
         if perturb_func is None:
@@ -102,7 +103,7 @@ def infidelity(
             perturbations, perturbed = perturb_func(expanded)
     rows = targets.repeat_interleave(samples)
     with explaining(explainer.model), torch.no_grad():
-        clean = logits_of(explainer.model(inputs)).gather(1, targets[:, None])[:, 0].repeat_interleave(samples)
+        clean = logits.gather(1, targets[:, None])[:, 0].repeat_interleave(samples)  # the clean pass, not redone
         per_pass = batch_size or RowSizer(explainer.model).inference_rows(inputs[:1])
         scores = torch.cat(
             [
@@ -159,11 +160,12 @@ def sensitivity_max(
             for s in range(0, perturbed.shape[0], per_call)
         ]
     )
-    norms = torch.linalg.norm(reference.flatten(1), ord=2 if norm_ord == "fro" else norm_ord, dim=1)
+    order = 2 if norm_ord == "fro" else norm_ord  # Frobenius of a flattened map is its 2-norm
+    norms = torch.linalg.norm(reference.flatten(1), ord=order, dim=1)
     norms = torch.where(norms == 0, torch.ones_like(norms), norms).repeat_interleave(samples)
     changes = torch.linalg.norm(
         (reference.repeat_interleave(samples, dim=0) - explained).flatten(1),
-        ord=2 if norm_ord == "fro" else norm_ord,
+        ord=order,
         dim=1,
     )
     return (changes / norms).view(count, samples).amax(dim=1).cpu()
