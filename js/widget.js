@@ -4,13 +4,18 @@
 // everything else goes to the kernel, which answers with a new heatmap.
 import "./widget.css";
 import { HeatmapCanvas } from "./canvas.js";
+import { captionFor } from "./caption.js";
 import { ClassPanel } from "./classes.js";
+import { ColorBar } from "./colorbar.js";
 import { bytesOf } from "./colormap.js";
 import { el } from "./controls.js";
+import { downloadPng, legendCanvas } from "./exporter.js";
 import { patchAt } from "./hit.js";
 import { ControlPanel } from "./panel.js";
 import { ScoresPanel } from "./scores.js";
 import { StatusBar } from "./status.js";
+
+const SCALE = ["0", "1"]; // the maps are normalised to [0, 1] (as in legend.py)
 
 /** True when a heatmap was computed for the state the model holds now. */
 export function heatmapMatches(model, heatmap) {
@@ -38,18 +43,42 @@ function render({ model, el: host }) {
   const tables = {};
   const table = (name) => (tables[name] ??= bytesOf(model.get("_colormaps")[name]));
   let shownHeat = null;
+  let restarted = false;
+  const colorbar = new ColorBar(doc, el, SCALE);
+  const caption = el(doc, "div", { testid: "atw-caption", className: "atw-caption" });
+  const describe = () =>
+    captionFor({
+      status: model.get("status"),
+      progress: model.get("progress"),
+      error: model.get("error"),
+      heatmap: shownHeat,
+      matches: heatmapMatches(model, shownHeat),
+      methodLabel: panel.describe(model.get("method")).label,
+    });
   const repaint = () => {
     const patch = fromPatch() ? model.get("target_patch") : null;
+    const { blank } = describe();
+    picture.setHeat(blank || !shownHeat ? null : bytesOf(shownHeat.data));
     picture.paint(table(model.get("colormap")), model.get("opacity"), patch, model.get("_grid"));
+    colorbar.paint(model.get("colormap"), table(model.get("colormap")));
+  };
+  // The caption, the stale marking and Export follow the state, the map shown and the status.
+  const syncCaption = () => {
+    const { text, stale, blank } = describe();
+    caption.textContent = text;
+    picture.canvas.setAttribute("aria-label", text);
+    root.dataset.stale = String(stale || restarted);
+    root.dataset.blank = String(blank);
+    panel.exportButton.disabled = stale || restarted;
   };
   const takeHeatmap = () => {
     const heatmap = model.get("_heatmap");
     if (heatmap && heatmap !== shownHeat && heatmapMatches(model, heatmap)) {
       shownHeat = heatmap;
-      picture.setHeat(bytesOf(heatmap.data));
       repaint();
       picture.canvas.dataset.heatPaints = String(Number(picture.canvas.dataset.heatPaints || 0) + 1);
     }
+    syncCaption();
   };
   picture.canvas.addEventListener("click", (event) => {
     if (!fromPatch()) return;
@@ -64,9 +93,15 @@ function render({ model, el: host }) {
   const panel = new ControlPanel(doc, schema, model.get("_layers"), {
     save,
     local: (name, value) => model.set(name, value),
-    exportPng: () => exportPng(doc, picture.canvas),
+    exportPng: () => {
+      const lut = table(model.get("colormap"));
+      downloadPng(doc, legendCanvas(doc, picture.canvas, lut, SCALE, caption.textContent), shownHeat.file);
+    },
   });
-  const status = new StatusBar(doc);
+  const status = new StatusBar(doc, {
+    cancel: () => model.send({ type: "cancel" }),
+    compute: () => model.send({ type: "compute" }),
+  });
   const hint = el(doc, "div", { className: "atw-hint", text: "Click a patch to move the flow source." });
   const scores = new ScoresPanel(doc, () => model.send({ type: "scores" }));
   const renderScores = () => {
@@ -75,22 +110,42 @@ function render({ model, el: host }) {
   };
   const classes = new ClassPanel(doc, (index) => save({ target_class: index }));
   classes.search.addEventListener("input", () => renderClasses());
-  const renderClasses = () =>
-    classes.render(model.get("_classes"), model.get("_top_classes"), model.get("target_class"));
+  const renderClasses = () => {
+    const names = model.get("_classes");
+    classes.renderSummary(model.get("_top_classes"), model.get("_label"));
+    classes.render(names, model.get("_top_classes"), model.get("target_class"), model.get("_label"));
+  };
 
   const root = el(doc, "div", { testid: "atw-root", className: "atw-root" }, [
-    el(doc, "div", { className: "atw-picture" }, [picture.canvas, hint, status.root, status.errorBox]),
+    el(doc, "div", { className: "atw-picture" }, [
+      picture.canvas,
+      colorbar.root,
+      caption,
+      hint,
+      status.root,
+      status.errorBox,
+    ]),
     el(doc, "div", { className: "atw-side" }, [classes.root, panel.root, scores.root]),
   ]);
+  picture.canvas.setAttribute("role", "img");
+  picture.canvas.style.maxWidth = `${Math.max(240, picture.canvas.width)}px`;
   host.append(root);
 
   // -- trait -> view -------------------------------------------------------------------
   const syncControls = () => {
     panel.sync(model);
+    const method = panel.describe(model.get("method"));
     hint.hidden = !fromPatch();
     picture.canvas.classList.toggle("atw-clickable", fromPatch());
+    classes.setIgnored(
+      method.class_specific ? "" : `${method.label} ignores the class: its map is the same for every class.`,
+    );
   };
-  const syncStatus = () => status.render(model.get("status"), model.get("progress"), model.get("error"));
+  const syncStatus = () => {
+    status.render(model.get("status"), model.get("progress"), model.get("error"), restarted);
+    repaint();
+    syncCaption();
+  };
   for (const name of schema.fields)
     on(`change:${name}`, () => {
       syncControls();
@@ -109,28 +164,27 @@ function render({ model, el: host }) {
     });
   on("change:_heatmap", takeHeatmap);
   for (const name of ["status", "progress", "error"]) on(`change:${name}`, syncStatus);
+  // The widget manager marks every model disconnected when the kernel restarts or dies.
+  on("comm_live_update", () => {
+    restarted = true;
+    syncStatus();
+  });
+  // Keys pressed in the widget are the widget's: the notebook would move or edit cells.
+  root.addEventListener("keydown", (event) => {
+    if (event.key.startsWith("Arrow") || ["Home", "End", "PageUp", "PageDown"].includes(event.key))
+      event.stopPropagation();
+  });
 
   syncControls();
   syncStatus();
   renderClasses();
   renderScores();
-  repaint();
   takeHeatmap();
 
   return () => {
     for (const [event, fn] of listeners) model.off(event, fn);
     root.remove();
   };
-}
-
-function exportPng(doc, canvas) {
-  canvas.toBlob((blob) => {
-    const link = doc.createElement("a");
-    link.href = URL.createObjectURL(blob);
-    link.download = "explanation.png";
-    link.click();
-    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
-  }, "image/png");
 }
 
 export default { render };

@@ -8,7 +8,9 @@ rows (one forward and backward each): IG counts ``steps`` per image, SmoothGrad
 The tracker sits in a ``ContextVar``: calls in other threads never see it, and nothing is stored on
 the explainer. An exception raised by the callback propagates at once through the explainer,
 whose context managers remove hooks and restore the model; that is how a caller cancels work
-that has been superseded.
+that has been superseded. So that a cancel need not wait for a whole batch, ``checkpoints(check)``
+calls ``check()`` before every module's forward pass inside its block: a process-wide forward
+pre-hook, there only for the block's duration, that acts only in the block's own context.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+
+from torch.nn.modules.module import register_module_forward_pre_hook
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -47,6 +51,28 @@ def tracking(progress: ProgressCallback | None, total: int) -> Iterator[None]:
         yield
     finally:
         _CURRENT.reset(token)
+
+
+_CHECK: ContextVar[Callable[[], None] | None] = ContextVar("autotimm_widgets_check", default=None)
+
+
+@contextmanager
+def checkpoints(check: Callable[[], None]) -> Iterator[None]:
+    """Call ``check()`` before every module's forward pass in the block, in this context only
+    (other threads' model calls never see it); an exception it raises stops the call there."""
+    token = _CHECK.set(check)
+    handle = register_module_forward_pre_hook(_run_check)
+    try:
+        yield
+    finally:
+        handle.remove()
+        _CHECK.reset(token)
+
+
+def _run_check(module, args) -> None:
+    check = _CHECK.get()
+    if check is not None:
+        check()
 
 
 def advance(rows: int) -> None:

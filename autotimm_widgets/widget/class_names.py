@@ -50,3 +50,19 @@ def _imagenet_names(model: nn.Module, num_classes: int) -> list[str] | None:
                 if info.num_classes() == num_classes:
                     return [info.index_to_description(i) for i in range(num_classes)]
     return None
+
+
+def label_index(label, names: Sequence[str]) -> int | None:
+    """The true label as a class index: ``label`` is None, an index into ``names`` or one of the names."""
+    if label is None:
+        return None
+    if isinstance(label, str):
+        if label not in names:
+            raise ValueError(f"label {label!r} is not a class name; expected an index or one of the model's names.")
+        return list(names).index(label)
+    if isinstance(label, bool) or not hasattr(label, "__index__"):
+        raise TypeError(f"label must be None, a class index or a class name; got {type(label).__name__}.")
+    index = int(label.__index__())
+    if not 0 <= index < len(names):
+        raise ValueError(f"label must be in [0, {len(names) - 1}]; got {index}.")
+    return index

@@ -1,9 +1,10 @@
-"""The compute engine: one worker thread, latest request wins, results cached.
+"""The compute engine: latest request wins, results cached, computed on the shared worker.
 
-The comm handler only records the newest state and returns; the worker computes it.
-Bursts coalesce (only the newest pending state is computed), work that a newer request
-supersedes is abandoned at its next progress check, and a result is published only while
-it is still the newest request, so a stale map never replaces a newer one.
+The comm handler only records the newest state and returns; the kernel's one worker thread
+(:mod:`.worker`) computes it. Bursts coalesce (only the newest pending state is computed), work
+that a newer request supersedes, or that ``cancel()`` stops, is abandoned at its next progress
+check, and a result is published only while it is still the newest request, so a stale map
+never replaces a newer one.
 """
 
 from __future__ import annotations
@@ -15,11 +16,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..interpretation._progress import ProgressCallback
+from ..interpretation._progress import ProgressCallback, checkpoints
+from .worker import WORKER, SharedWorker
 
 
 class Superseded(Exception):
     """Raised inside a computation whose request a newer one replaced."""
+
+
+class Cancelled(Superseded):
+    """Raised inside a computation that ``ComputeEngine.cancel()`` stopped."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,7 @@ def _size(value) -> int:
 
 
 class ComputeEngine:
-    """Runs ``compute`` for the newest submitted state on a daemon worker thread.
+    """Runs ``compute`` for the newest submitted state on the shared worker thread.
 
     Args:
         compute: ``compute(state, progress) -> {key: result}``; it may return results for
@@ -79,6 +85,8 @@ class ComputeEngine:
         fail: called with (request, exception) likewise.
         started: called with the request when a computation (not a cache hit) starts.
         report_progress: called with a fraction in [0, 1] during long computations.
+        cancelled: called with the request that ``cancel()`` stopped, on the worker (or at
+            once, when it had not started).
     """
 
     def __init__(
@@ -88,17 +96,21 @@ class ComputeEngine:
         fail: Callable[[Request, BaseException], None],
         started: Callable[[Request], None] = lambda request: None,
         report_progress: Callable[[float], None] = lambda fraction: None,
+        cancelled: Callable[[Request], None] = lambda request: None,
         cache: MapCache | None = None,
+        worker: SharedWorker = WORKER,
     ) -> None:
         self._compute, self._publish, self._fail = compute, publish, fail
-        self._started, self._report_progress = started, report_progress
+        self._started, self._report_progress, self._cancelled = started, report_progress, cancelled
         self.cache = cache if cache is not None else MapCache()
+        self._worker = worker
         self._condition = threading.Condition()
         self._pending: Request | None = None
+        self._running: Request | None = None
         self._latest = 0
         self._done = 0
+        self._cancel_upto = 0  # requests up to this seq are cancelled
         self._closed = False
-        self._thread: threading.Thread | None = None
         self.computations = 0  # how many requests needed real work (not the cache)
 
     def submit(self, key: Hashable, state: Mapping) -> Request:
@@ -109,11 +121,30 @@ class ComputeEngine:
             self._latest += 1
             request = Request(self._latest, key, dict(state))
             self._pending = request
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._work, name="autotimm-widgets-engine", daemon=True)
-                self._thread.start()
+            self._worker.schedule(self)
             self._condition.notify_all()
             return request
+
+    def cancel(self) -> bool:
+        """Stop the newest request: dropped if pending, abandoned at its next progress check if
+        running. Returns False when there was nothing to stop."""
+        with self._condition:
+            request = self._pending or self._running
+            if self._closed or request is None or request.seq != self._latest or request.seq <= self._cancel_upto:
+                return False
+            self._cancel_upto = request.seq
+            if self._pending is request:  # never started: nothing will raise, so report it here
+                self._pending = None
+                self._done = max(self._done, request.seq)
+                self._cancelled(request)
+                self._condition.notify_all()
+            return True
+
+    @property
+    def busy(self) -> bool:
+        """True while the newest request is pending or computing."""
+        with self._condition:
+            return not self._closed and self._done < self._latest
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the newest request is done (or the engine is closed); False on timeout."""
@@ -121,38 +152,42 @@ class ComputeEngine:
             return self._condition.wait_for(lambda: self._closed or self._done >= self._latest, timeout)
 
     def close(self) -> None:
-        """Stop the worker after its current computation (which is then dropped)."""
+        """Drop pending work; a running computation stops at its next progress check and is dropped."""
         with self._condition:
             self._closed = True
             self._latest += 1
             self._pending = None
             self._condition.notify_all()
 
-    # -- worker ------------------------------------------------------------------------
-    def _work(self) -> None:
-        while True:
+    # -- on the worker -------------------------------------------------------------------
+    def run_pending(self) -> None:
+        """Compute the pending request, if any (called by the shared worker; never raises)."""
+        with self._condition:
+            request, self._pending = self._pending, None
+            if request is None or self._closed:
+                return
+            self._running = request
+        try:
+            self._handle(request)
+        except Cancelled:
+            self._deliver(request, lambda: self._cancelled(request))
+        except Superseded:
+            pass
+        except BaseException as error:  # noqa: BLE001 - shown in the widget, never raised in the kernel
+            self._deliver(request, lambda request=request, error=error: self._fail(request, error))
+        finally:
             with self._condition:
-                self._condition.wait_for(lambda: self._pending is not None or self._closed)
-                if self._closed:
-                    return
-                request, self._pending = self._pending, None
-            try:
-                self._handle(request)
-            except Superseded:
-                pass
-            except BaseException as error:  # noqa: BLE001 - shown in the widget, never raised in the kernel
-                self._deliver(request, lambda request=request, error=error: self._fail(request, error))
-            finally:
-                with self._condition:
-                    self._done = max(self._done, request.seq)
-                    self._condition.notify_all()
+                self._running = None
+                self._done = max(self._done, request.seq)
+                self._condition.notify_all()
 
     def _handle(self, request: Request) -> None:
         cached = self.cache.get(request.key)
         if cached is None:
             self.computations += 1
             self._started(request)
-            results = self._compute(request.state, self._progress_for(request))
+            with checkpoints(lambda: self._check(request)):  # a cancel need not wait for a batch
+                results = self._compute(request.state, self._progress_for(request))
             for key, value in results.items():
                 self.cache.put(key, value)
             cached = results[request.key]
@@ -164,10 +199,16 @@ class ComputeEngine:
             if request.seq == self._latest:
                 action()
 
+    def _check(self, request: Request) -> None:
+        """Raise :class:`Cancelled` or :class:`Superseded` when ``request`` is to stop."""
+        if request.seq <= self._cancel_upto:
+            raise Cancelled()
+        if request.seq != self._latest:
+            raise Superseded()
+
     def _progress_for(self, request: Request) -> ProgressCallback:
         def progress(done: int, total: int) -> None:
-            if request.seq != self._latest:
-                raise Superseded()
+            self._check(request)
             self._report_progress(done / total if total else 1.0)
 
         return progress

@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import pathlib
 import threading
-import time
 from collections.abc import Sequence
 
 import numpy as np
 import traitlets as t
 from torch import nn
 
-from .engine import ComputeEngine, Request
+from .captions import CaptionContext, export_name
+from .class_names import label_index
+from .engine import ComputeEngine
+from .legend import legend_image
 from .methods import METHODS, Session, compute_scores, score_key
-from .serializers import colormap_tables, composite, heatmap_payload, image_payload, resize_map, scores_payload
+from .results import ResultHandling, map_state
+from .serializers import colormap_tables, composite, image_payload
 from .setup import set_up
 from .state import COMPUTE_FIELDS, FRONT_END_FIELDS, WidgetState
 from .traits import PARAMS, schema, validate_param
 from .view_guard import UntrustedViewGuard
 
 STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
-PROGRESS_INTERVAL_S = 0.1
+FIRST_MAP_TIMEOUT_S = 30.0  # how long displaying the widget waits for its first map (for the PNG beside it)
 
 
-class ExplainerWidget(UntrustedViewGuard, WidgetState):
+class ExplainerWidget(ResultHandling, UntrustedViewGuard, WidgetState):
     """The image with a heatmap over it, and controls to explore the explanation.
 
     Args:
@@ -38,6 +43,7 @@ class ExplainerWidget(UntrustedViewGuard, WidgetState):
         probabilities: how the class panel turns logits into probabilities: ``"softmax"``
             (single-label), ``"sigmoid"`` (multi-label), or None for ``"sigmoid"`` when the
             model says ``model.multi_label = True`` (the demo models do) and softmax otherwise.
+        label: the image's true class (an index or a name), shown beside the predicted one.
         **explainer_options: initial values of the traits below (``method="gradcam++"``,
             ``layer="layer3"``, ``steps=32``, ...) and ``preprocess=`` for the explainers.
 
@@ -47,14 +53,16 @@ class ExplainerWidget(UntrustedViewGuard, WidgetState):
     ``discard_ratio``, ...: ``method_info(name).params``), accepting exactly what the core
     accepts. Each method keeps its own parameter values (its constructor's defaults until set),
     so switching methods brings back the values that method had; an option passed here, or a
-    parameter set while the current method does not take it, sets it for every method. Read-only state: ``status`` ("idle", "computing",
-    "error"), ``progress`` (0..1), ``error``.
+    parameter set while the current method does not take it, sets it for every method.
+    Read-only state: ``status`` ("idle", "computing", "error", "cancelled"), ``progress``
+    (0..1), ``error``, ``caption`` (what the map is of).
     ``opacity`` and ``colormap`` are view-only in the browser: moving them repaints at once and
     sends nothing to the kernel; their values reach Python with the view's next update that
     goes there anyway (a class click, a method change, ...). Set from Python, they repaint.
 
-    Maps are computed on a worker thread that shares the model's lock with any explainer you
-    use meanwhile; call ``wait()`` before training or running the model yourself. Values from
+    Maps are computed on the kernel's one worker thread, shared by all widgets, which shares the
+    model's lock with any explainer you use meanwhile; call ``wait()`` before training or running
+    the model yourself; ``cancel()`` stops a long computation. Values from
     the view are untrusted: a malformed or invalid one sets ``status="error"`` and is not applied.
     """
 
@@ -72,6 +80,8 @@ class ExplainerWidget(UntrustedViewGuard, WidgetState):
     _colormaps = t.Dict().tag(sync=True)
     _classes = t.List().tag(sync=True)
     _top_classes = t.List().tag(sync=True)
+    _probabilities = t.List().tag(sync=True)  # (C,) as the class panel shows them
+    _label = t.Dict().tag(sync=True)  # the true class {index, name}, or {}
     _methods = t.List().tag(sync=True)
     _schema = t.Dict().tag(sync=True)
     _layers = t.List().tag(sync=True)
@@ -90,6 +100,7 @@ class ExplainerWidget(UntrustedViewGuard, WidgetState):
         use_cuda: bool = True,
         max_side: int = 512,
         probabilities: str | None = None,
+        label=None,
         **explainer_options,
     ):
         preprocess = explainer_options.pop("preprocess", None)
@@ -115,6 +126,10 @@ class ExplainerWidget(UntrustedViewGuard, WidgetState):
         self._lock = threading.RLock()
         self._model = model
         self._display, self._image_size = setup.display, setup.image_size
+        true_label = label_index(label, setup.names)
+        self._caption_context = CaptionContext(
+            setup.names, setup.probabilities.tolist(), setup.top_classes[0], setup.probe.target_layer, true_label
+        )
         self._num_classes = int(setup.probabilities.shape[0])
         # Each method's own parameter values: its defaults, unless an option sets them.
         options = {k: validate_param(k, v) for k, v in explainer_options.items() if k in PARAMS}
@@ -139,6 +154,7 @@ class ExplainerWidget(UntrustedViewGuard, WidgetState):
             self._fail,
             started=self._started,
             report_progress=self._report_progress,
+            cancelled=self._cancelled,
         )
         names, probs = setup.names, setup.probabilities
         super().__init__(
@@ -146,6 +162,8 @@ class ExplainerWidget(UntrustedViewGuard, WidgetState):
             _colormaps=colormap_tables(),
             _classes=names,
             _top_classes=[{"index": i, "name": names[i], "probability": float(probs[i])} for i in setup.top_classes],
+            _probabilities=[round(float(p), 6) for p in probs],
+            _label={} if true_label is None else {"index": true_label, "name": names[true_label]},
             _methods=setup.offered,
             _schema=schema(setup.offered, COMPUTE_FIELDS),
             _layers=[{"name": c.name, "shape": list(c.shape)} for c in setup.probe.candidate_layers()],
@@ -163,12 +181,6 @@ class ExplainerWidget(UntrustedViewGuard, WidgetState):
         self._request()
 
     # -- public API ----------------------------------------------------------------
-    @property
-    def heatmap(self) -> np.ndarray | None:
-        """The current map, float32 (H, W) in [0, 1] at the size of the image passed in."""
-        current = self._current_map
-        return None if current is None else resize_map(current, self._image_size)
-
     def wait(self, timeout: float | None = None) -> ExplainerWidget:
         """Block until the current state has been computed (raises TimeoutError)."""
         if not self._engine.wait(timeout):
@@ -188,7 +200,7 @@ class ExplainerWidget(UntrustedViewGuard, WidgetState):
     def scores(self) -> dict | None:
         """The scores of the current map: deletion/insertion AUC and curves, or None."""
         scores = self._scores
-        state = _map_state(self._compute_state())
+        state = map_state(self._compute_state())
         if not scores or scores.get("state") != state:
             return None
         return {k: v for k, v in scores.items() if k != "state"}
@@ -201,8 +213,40 @@ class ExplainerWidget(UntrustedViewGuard, WidgetState):
         """
         from PIL import Image
 
-        heatmap = self._current_map if self._current_map is not None else np.zeros(self._display.shape[:2], np.float32)
+        heatmap = self._shown_map()
+        if heatmap is None:  # no valid map (yet): the image alone, as the view shows it
+            return Image.fromarray(self._display)
         return Image.fromarray(composite(self._display, heatmap, self._colormaps[self.colormap], self.opacity))
+
+    def export_image(self):
+        """What **Export PNG** saves: the view with its colour bar and caption below (PIL image)."""
+        return legend_image(np.asarray(self.to_image()), self._colormaps[self.colormap], self.caption)
+
+    @property
+    def export_name(self) -> str:
+        """The export's file name, with the method and the class."""
+        return export_name(self._compute_state(), self._caption_context)
+
+    def cancel(self) -> bool:
+        """Stop the current computation (IG, SmoothGrad, Scores, ...) at its next progress check,
+        within a batch of model calls; ``status`` becomes "cancelled". False when nothing was running."""
+        return self._engine.cancel()
+
+    def recompute(self) -> None:
+        """Compute the current state again (after a cancel; a cached map comes back at once)."""
+        self._request()
+
+    def _repr_mimebundle_(self, **kwargs):
+        """The widget's view, and a PNG of it (with colour bar and caption) for where widgets
+        do not render: GitHub, nbviewer, a notebook whose widget state is gone."""
+        bundle = super()._repr_mimebundle_(**kwargs)  # anywidget: (data, metadata)
+        if bundle is None:
+            return None
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+        self._engine.wait(FIRST_MAP_TIMEOUT_S)
+        buffer = io.BytesIO()
+        self.export_image().save(buffer, format="PNG")
+        return {**data, "image/png": base64.b64encode(buffer.getvalue()).decode("ascii")}, metadata
 
     def close(self) -> None:
         """Stop the compute worker and close the widget's views."""
@@ -211,7 +255,7 @@ class ExplainerWidget(UntrustedViewGuard, WidgetState):
             engine.close()
         super().close()
 
-    # -- requests and results ----------------------------------------------------------
+    # -- requests ----------------------------------------------------------------------
     @t.observe(*COMPUTE_FIELDS)
     def _state_changed(self, change) -> None:
         if not self._ready or self._restoring:
@@ -233,44 +277,3 @@ class ExplainerWidget(UntrustedViewGuard, WidgetState):
         if state.get("scores"):
             return compute_scores(self._session, state, progress, self._engine.cache.get(method.key(state)))
         return method.compute(self._session, state, progress)
-
-    def _started(self, request: Request) -> None:
-        with self._lock:
-            self._rejected = None
-            self._last_progress = 0.0
-            self.progress = 0.0
-            self.status = "computing"
-
-    def _report_progress(self, fraction: float) -> None:
-        now = time.monotonic()
-        if now - self._last_progress >= PROGRESS_INTERVAL_S or fraction >= 1.0:
-            self._last_progress = now
-            with self._lock:
-                self.progress = float(fraction)
-
-    def _publish(self, request: Request, result) -> None:
-        scores = None
-        if request.state.get("scores"):
-            result, scores = result["map"], result["scores"]
-        display_map = resize_map(result, self._display.shape[:2])
-        state = _map_state(request.state)
-        with self._lock:
-            self._current_map = display_map
-            if self._heatmap.get("state") != state or self._heatmap.get("data") is None or scores is None:
-                self._heatmap = heatmap_payload(display_map, state)
-            if scores is not None:
-                self._scores = scores_payload(scores, state)
-            self._rejected = None
-            self.error = ""
-            self.progress = 1.0
-            self.status = "idle"
-
-    def _fail(self, request: Request, error: BaseException) -> None:
-        with self._lock:
-            self._rejected = None
-            self._show_error(f"{type(error).__name__}: {error}")
-
-
-def _map_state(state) -> dict:
-    """The part of a request state that the method's map depends on (what a shown map and its scores carry)."""
-    return {name: state[name] for name in ("method", *METHODS[state["method"]].params)}

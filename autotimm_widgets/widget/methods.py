@@ -156,6 +156,7 @@ def compute_scores(session: Session, state: Mapping, progress: Progress, cached_
         steps=SCORE_STEPS,
         score=session.options.get("score", "probability"),
         preprocess=session.options.get("preprocess"),
+        progress=progress,  # reported like IG's, and how a cancel stops it
     )
     results[score_key(state)] = {"map": heatmap, "scores": scores}
     return results

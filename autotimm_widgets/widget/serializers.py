@@ -57,10 +57,18 @@ def image_payload(display: np.ndarray) -> dict:
     return {"data": image_bytes(display), "height": int(display.shape[0]), "width": int(display.shape[1])}
 
 
-def heatmap_payload(display_map: np.ndarray, state: dict) -> dict:
-    """A map at display size: {data: uint8 bytes, height, width, state: what it is the map of}."""
+def heatmap_payload(display_map: np.ndarray, state: dict, caption: str = "", file: str = "explanation.png") -> dict:
+    """A map at display size: {data: uint8 bytes, height, width, state: what it is the map of,
+    caption: the same in words, file: the export's file name}."""
     height, width = display_map.shape
-    return {"data": map_bytes(display_map), "height": int(height), "width": int(width), "state": state}
+    return {
+        "data": map_bytes(display_map),
+        "height": int(height),
+        "width": int(width),
+        "state": state,
+        "caption": caption,
+        "file": file,
+    }
 
 
 def scores_payload(scores: dict, state: dict) -> dict:

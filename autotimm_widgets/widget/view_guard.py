@@ -17,8 +17,9 @@ class UntrustedViewGuard:
     """Mixin for an ipywidgets widget with ``status``, ``error`` and ``progress`` traits.
 
     The widget sets ``_front_end_fields`` (the traits the view may set, ``_first_fields`` of
-    them applied first in an update) and ``_lock``; the custom message ``{"type": "scores"}``
-    calls its ``compute_scores()``.
+    them applied first in an update) and ``_lock``; the custom messages ``{"type": "scores"}``,
+    ``{"type": "cancel"}`` and ``{"type": "compute"}`` call its ``compute_scores()``, ``cancel()``
+    and ``recompute()``.
     """
 
     _front_end_fields: tuple[str, ...] = ()
@@ -77,9 +78,12 @@ class UntrustedViewGuard:
             self._end_rejection()
 
     def _on_view_message(self, _widget, content, _buffers) -> None:
-        """Custom messages from the view: ``{"type": "scores"}`` asks for the scores."""
-        if isinstance(content, dict) and content.get("type") == "scores":
-            self.compute_scores()
+        """Custom messages from the view: ``scores``, ``cancel`` and ``compute`` (see the class)."""
+        actions = {"scores": self.compute_scores, "cancel": self.cancel, "compute": self.recompute}
+        kind = content.get("type") if isinstance(content, dict) else None
+        action = actions.get(kind) if isinstance(kind, str) else None
+        if action is not None:
+            action()
         else:
             self._reject(f"ignored an unknown message from the view: {str(content)[:200]}")
 

@@ -33,8 +33,14 @@ class BrightSpotNet(nn.Module):
 
 
 def hook_count(model: nn.Module) -> int:
-    """All forward, pre-forward and backward hooks registered on any submodule."""
-    total = 0
+    """All forward, pre-forward and backward hooks registered on any submodule, and torch's
+    process-wide module hooks (the progress checkpoint is one while a call runs)."""
+    from torch.nn.modules import module as torch_module
+
+    total = sum(
+        len(getattr(torch_module, name, {}))
+        for name in ("_global_forward_pre_hooks", "_global_forward_hooks", "_global_backward_hooks")
+    )
     for module in model.modules():
         for attr in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks"):
             total += len(getattr(module, attr, {}))

@@ -115,3 +115,32 @@ def test_settings_are_validated_when_changed(resnet18):
     with pytest.raises(ValueError, match="'grey'"):
         explainer.baseline = "grey"
     assert (explainer.steps, explainer.method, explainer.baseline) == (50, "gausslegendre", "black")
+
+
+def test_checkpoints_stop_a_call_inside_a_batch_in_their_own_thread_only(resnet18):
+    """``checkpoints(check)`` runs ``check`` before each module's forward pass, so a cancel need
+    not wait for a batch; no process-wide hook is left, and other threads never see the check."""
+    import threading
+
+    from torch.nn.modules import module as torch_module
+
+    from autotimm_widgets.interpretation._progress import checkpoints
+
+    calls = []
+
+    def check():
+        calls.append(threading.get_ident())
+        if len(calls) == 5:
+            raise Cancelled()
+
+    progress = []
+    explainer = IntegratedGradients(resnet18, steps=16, internal_batch_size=16, use_cuda=False)
+    with pytest.raises(Cancelled), checkpoints(check):
+        explainer.explain(random_image(64, 64), 0, progress=lambda done, total: progress.append(done))
+    assert progress == [] and calls == [threading.get_ident()] * 5  # stopped inside the only batch
+    assert len(torch_module._global_forward_pre_hooks) == 0 and hook_count(resnet18) == 0
+    with checkpoints(check):
+        other = threading.Thread(target=lambda: resnet18(torch.rand(1, 3, 32, 32)))
+        other.start()
+        other.join()
+    assert len(calls) == 5  # the other thread's forward pass ran no check

@@ -147,3 +147,66 @@ def test_cache_is_bounded_by_bytes_and_least_recently_used_goes_first():
     cache.get("a")
     cache.put("d", constant(0))
     assert "b" not in cache and {"a", "c", "d"} <= {k for k in "abcd" if k in cache}
+
+
+def test_cancel_stops_running_work_and_drops_pending_work():
+    entered = threading.Event()
+    cancelled = []
+
+    def compute(state, progress):
+        entered.set()
+        for step in range(10_000):
+            progress(step, 10_000)
+            threading.Event().wait(0.001)
+        return {("v", state["v"]): constant(state["v"])}
+
+    rec = Recorder()
+    engine = ComputeEngine(compute, publish=lambda r, m: rec.published.append(r.key), fail=lambda r, e: None,
+                           cancelled=lambda r: cancelled.append(r.key))  # fmt: skip
+    assert engine.cancel() is False  # nothing to stop
+    engine.submit(("v", 0), {"v": 0})
+    entered.wait(5)
+    assert engine.busy and engine.cancel() is True
+    assert engine.wait(5) and not engine.busy
+    assert cancelled == [("v", 0)] and rec.published == []
+    assert engine.cancel() is False  # already stopped
+
+
+def test_a_cancel_before_the_worker_starts_is_reported_at_once():
+    gate = threading.Event()
+    cancelled = []
+    blocker = ComputeEngine(lambda s, p: (gate.wait(5), {("b",): constant(0)})[1], lambda r, m: None, lambda r, e: None)
+    blocker.submit(("b",), {})  # holds the shared worker
+    engine = ComputeEngine(lambda s, p: {("v",): constant(1)}, lambda r, m: None, lambda r, e: None,
+                           cancelled=lambda r: cancelled.append(r.key))  # fmt: skip
+    engine.submit(("v",), {})
+    assert engine.cancel() is True and cancelled == [("v",)]
+    assert engine.wait(0.1)
+    gate.set()
+    assert blocker.wait(5) and engine.computations == 0
+
+
+def test_the_shared_worker_runs_the_newest_submission_first():
+    from autotimm_widgets.widget.worker import SharedWorker
+
+    worker, gate, order = SharedWorker(), threading.Event(), []
+
+    def engine(name, block=False):
+        def compute(state, progress):
+            if block:
+                gate.wait(5)
+            order.append(name)
+            return {(name,): constant(0)}
+
+        return ComputeEngine(compute, lambda r, m: None, lambda r, e: None, worker=worker)
+
+    first = engine("first", block=True)
+    first.submit(("first",), {})
+    while first._running is None:  # "first" holds the worker
+        threading.Event().wait(0.001)
+    others = [engine(n) for n in ("a", "b", "c")]
+    for e, name in zip(others, "abc"):
+        e.submit((name,), {})
+    gate.set()
+    assert all(e.wait(5) for e in [first, *others])
+    assert order == ["first", "c", "b", "a"]

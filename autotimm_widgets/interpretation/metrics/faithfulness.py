@@ -29,6 +29,7 @@ from torch import nn
 
 from .._memory import RowSizer
 from .._model import check_model, explaining, logits_of, model_device, model_dtype
+from .._progress import advance, check_progress, tracking
 from .._targets import check_range, class_tensor, resolve_classes
 from ..preprocessing import Preprocessor, PreprocessSpec
 from ._inputs import InputGroup, prepare_inputs
@@ -79,6 +80,7 @@ def faithfulness_curves(
     score: str = "probability",
     batch_size: int | None = None,
     preprocess: PreprocessSpec = None,
+    progress=None,
 ) -> dict[str, FaithfulnessCurves]:
     """Deletion and/or insertion curves for a batch, sharing the preprocessing and the forward passes.
 
@@ -99,6 +101,8 @@ def faithfulness_curves(
             fits the device: the rows one no-grad forward pass can take in the memory budget
             of ``_memory`` (on a 2-core CPU a few dozen for resnet50, on a GPU hundreds).
         preprocess: overrides the model's preprocessing, as for the explainers.
+        progress: ``progress(done, total)`` after every forward pass, counting step images
+            (B * len(kinds) * steps in all); an exception it raises stops the call.
 
     Returns:
         ``{kind: FaithfulnessCurves}`` for each requested kind.
@@ -112,6 +116,7 @@ def faithfulness_curves(
     images = as_image_list(images)
     maps = as_map_list(maps, len(images))
     targets = as_targets(target_classes, len(images))
+    progress = check_progress(progress)
 
     preprocessor = Preprocessor(model, preprocess)
     device, dtype = model_device(model), model_dtype(model)
@@ -120,7 +125,7 @@ def faithfulness_curves(
     scores = torch.empty(len(images), len(kinds), steps, device=device, dtype=torch.float32)
     classes = torch.empty(len(images), device=device, dtype=torch.long)
     insertion = torch.tensor([k == "insertion" for k in kinds], device=device)
-    with explaining(model), torch.inference_mode():
+    with explaining(model), torch.inference_mode(), tracking(progress, len(images) * len(kinds) * steps):
         for group in groups:
             requested = [targets[i] for i in group.index]
             group_classes = _group_classes(model, group.inputs, requested)
@@ -170,11 +175,13 @@ def deletion_insertion(
     score: str = "probability",
     batch_size: int | None = None,
     preprocess: PreprocessSpec = None,
+    progress=None,
 ) -> dict:
     """Score one map of one image: both AUCs and both curves as plain values.
 
     ``heatmap`` is (H, W) at the image's size, as ``explain`` returns it. ``batch_size``: step
-    images per forward pass, by default as many as fit the device (see ``faithfulness_curves``).
+    images per forward pass, by default as many as fit the device; ``progress`` as for
+    ``faithfulness_curves``.
 
     Returns:
         ``{"deletion_auc": float, "insertion_auc": float, "deletion_curve": (S,) float32,
@@ -196,6 +203,7 @@ def deletion_insertion(
         score=score,
         batch_size=batch_size,
         preprocess=preprocess,
+        progress=progress,
     )
     dele, ins = curves["deletion"], curves["insertion"]
     return {
@@ -250,6 +258,7 @@ def _group_scores(
         elif score == "sigmoid":
             logits = logits.sigmoid()
         out[start:stop] = logits.gather(1, item_class[start:stop, None])[:, 0]
+        advance(stop - start)
     return out.view(count, insertion.numel(), steps)
 
 
