@@ -11,6 +11,7 @@ import { bytesOf } from "./colormap.js";
 import { el } from "./controls.js";
 import { downloadPng, legendCanvas } from "./exporter.js";
 import { patchAt } from "./hit.js";
+import { LocalMaps } from "./local.js";
 import { ControlPanel } from "./panel.js";
 import { ScoresPanel } from "./scores.js";
 import { StatusBar } from "./status.js";
@@ -71,6 +72,18 @@ function render({ model, el: host }) {
     root.dataset.blank = String(blank);
     panel.exportButton.disabled = stale || restarted;
   };
+  // A class switch or a patch click: the map made here at once, when the kernel sent what it needs.
+  const locals = new LocalMaps(model);
+  const takeLocal = () => {
+    const local = locals.current();
+    if (local && !heatmapMatches(model, shownHeat)) {
+      shownHeat = local;
+      repaint();
+      picture.canvas.dataset.heatPaints = String(Number(picture.canvas.dataset.heatPaints || 0) + 1);
+      picture.canvas.dataset.localPaints = String(Number(picture.canvas.dataset.localPaints || 0) + 1);
+    }
+    syncCaption();
+  };
   const takeHeatmap = () => {
     const heatmap = model.get("_heatmap");
     if (heatmap && heatmap !== shownHeat && heatmapMatches(model, heatmap)) {
@@ -84,7 +97,10 @@ function render({ model, el: host }) {
     if (!fromPatch()) return;
     const { x, y } = picture.eventPoint(event);
     const token = patchAt(x, y, picture.canvas.width, picture.canvas.height, model.get("_grid"));
-    if (token != null) save({ target_patch: token });
+    if (token != null) {
+      save({ target_patch: token });
+      takeLocal();
+    }
   });
 
   // -- panels --------------------------------------------------------------------------
@@ -108,7 +124,10 @@ function render({ model, el: host }) {
     const value = model.get("_scores");
     scores.render(value, heatmapMatches(model, value));
   };
-  const classes = new ClassPanel(doc, (index) => save({ target_class: index }));
+  const classes = new ClassPanel(doc, (index) => {
+    save({ target_class: index });
+    takeLocal();
+  });
   classes.search.addEventListener("input", () => renderClasses());
   const renderClasses = () => {
     const names = model.get("_classes");

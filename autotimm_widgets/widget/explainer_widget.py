@@ -87,6 +87,8 @@ class ExplainerWidget(ResultHandling, UntrustedViewGuard, WidgetState):
     _layers = t.List().tag(sync=True)
     _grid = t.Dict().tag(sync=True)
     _heatmap = t.Dict().tag(sync=True)
+    _native = t.Dict().tag(sync=True)  # the top-k maps at native resolution, for instant class switches
+    _rollout = t.Dict().tag(sync=True)  # the rollout matrix, for instant patch clicks
     _scores = t.Dict().tag(sync=True)
 
     def __init__(
@@ -142,6 +144,7 @@ class ExplainerWidget(ResultHandling, UntrustedViewGuard, WidgetState):
             use_cuda=use_cuda,
             top_classes=setup.top_classes,
             options={"preprocess": preprocess, "score": setup.score},
+            display_size=tuple(setup.display.shape[:2]),
         )
         # The probe is the automatic-layer GradCAM the first request needs: reuse it (and its layer trace).
         probe_key = METHODS[setup.probe.method_name].explainer_key({"target_layer": None})

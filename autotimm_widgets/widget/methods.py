@@ -19,6 +19,7 @@ from torch import nn
 
 from ..interpretation import SmoothGrad
 from ..interpretation._progress import ProgressCallback as Progress
+from ..interpretation.attention.maps import Rollout
 from ..interpretation.registry import MethodInfo, create_explainer
 from .traits import SMOOTHING_PARAMS, widget_methods
 
@@ -36,9 +37,19 @@ class Session:
 
     MAX_EXPLAINERS = 16
 
-    def __init__(self, model: nn.Module, image, *, use_cuda: bool, top_classes: list[int], options: Mapping):
+    def __init__(
+        self,
+        model: nn.Module,
+        image,
+        *,
+        use_cuda: bool,
+        top_classes: list[int],
+        options: Mapping,
+        display_size: tuple[int, int] | None = None,
+    ):
         self.model = model
         self.image = image
+        self.display_size = display_size  # (h, w) maps are computed at; None: the image's size
         self.use_cuda = use_cuda
         self.top_classes = top_classes
         self.options = dict(options)
@@ -113,15 +124,47 @@ class Method:
             }
         if caps.takes_patch:  # one forward pass, then any source token for free
             maps = session.explainer(("token maps", *self.explainer_key(config)), lambda: explainer.flow(session.image))
-            return {self.key(state): maps.map(state["target_patch"])}
+            results = {self.key(state): maps.map(state["target_patch"], size=session.display_size)}
+            if isinstance(maps, Rollout):  # the browser repaints patch clicks from the matrix itself
+                results[rollout_key(self.key(state))] = maps.matrix.detach().float().cpu().numpy()
+            return results
         if not caps.class_specific:
             return {self.key(state): explainer.explain(session.image)}
         if caps.shared_classes:  # the top-k classes from the same forward pass: instant switching
-            classes = list(dict.fromkeys([state["target_class"], *session.top_classes]))
-            maps = explainer.explain(session.image, target_class=classes)
-            return {self.key({**state, "target_class": c}): m for c, m in zip(classes, maps, strict=True)}
+            return self._shared_classes(session, explainer, state)
         options = {"progress": progress} if _takes_progress(type(explainer)) else {}
         return {self.key(state): explainer.explain(session.image, target_class=state["target_class"], **options)}
+
+    def _shared_classes(self, session: Session, explainer, state: Mapping) -> dict[Hashable, np.ndarray]:
+        """The state's class and the top-k from one forward pass, at display size, and each
+        map at its native resolution too when it is small (the browser switches classes from those)."""
+        classes = list(dict.fromkeys([state["target_class"], *session.top_classes]))
+        prepared = explainer.prepare(session.image)
+        native = explainer.attribute_batch(prepared.tensor, [classes]).maps  # (1, K, h, w)
+        size = session.display_size or prepared.size
+        maps = explainer.finish_maps(native, [size])[0]
+        results: dict[Hashable, np.ndarray] = {}
+        small = native.shape[-2] * native.shape[-1] <= MAX_NATIVE_PIXELS
+        host = native[0].detach().float().cpu().numpy() if small else None
+        for k, c in enumerate(classes):
+            key = self.key({**state, "target_class": c})
+            results[key] = maps[k]
+            if host is not None:
+                results[native_key(key)] = host[k]
+        return results
+
+
+MAX_NATIVE_PIXELS = 64 * 64  # native maps up to this size go to the browser as well
+
+
+def native_key(key: tuple) -> tuple:
+    """Cache key of the native-resolution map behind the display map of ``key``."""
+    return ("native", *key)
+
+
+def rollout_key(key: tuple) -> tuple:
+    """Cache key of the rollout matrix behind a patch map's ``key`` (its last entry is the patch)."""
+    return ("rollout", *key[:-1])
 
 
 SCORE_STEPS = 50  # points on each deletion/insertion curve

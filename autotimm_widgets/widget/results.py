@@ -16,10 +16,11 @@ import numpy as np
 
 from .captions import CaptionContext, caption, export_name
 from .engine import Request
-from .methods import METHODS
-from .serializers import heatmap_payload, resize_map, scores_payload
+from .methods import METHODS, native_key, rollout_key
+from .serializers import heatmap_payload, native_payload, resize_map, rollout_payload, scores_payload
 
 PROGRESS_INTERVAL_S = 0.1
+TOKEN = "{token}"  # where the browser writes the clicked token into a rollout caption
 
 
 def map_state(state: Mapping) -> dict:
@@ -89,10 +90,37 @@ class ResultHandling:
                 )
             if scores is not None:
                 self._scores = scores_payload(scores, state)
+            self._send_browser_maps(request.state)
             self._rejected = None
             self.error = ""
             self.progress = 1.0
             self.status = "idle"
+
+    def _send_browser_maps(self, state: Mapping) -> None:
+        """What lets the browser repaint without the kernel: the native maps of the top-k classes
+        of ``state``'s configuration, and the rollout matrix of a patch method (each sent once)."""
+        method = METHODS[state["method"]]
+        cache, context = self._engine.cache, self._caption_context
+        if method.info.capabilities.shared_classes:
+            entries = []
+            for c in dict.fromkeys([state["target_class"], *self._session.top_classes]):
+                other = {**state, "target_class": c}
+                native = cache.get(native_key(method.key(other)))
+                if native is not None:
+                    entries.append(
+                        native_payload(native, map_state(other), caption(other, context), export_name(other, context))
+                    )
+            states = [e["state"] for e in entries]
+            if entries and [e["state"] for e in self._native.get("entries", [])] != states:
+                self._native = {"entries": entries, "size": list(self._display.shape[:2])}
+        if method.info.capabilities.takes_patch:
+            matrix = cache.get(rollout_key(method.key(state)))
+            fixed = {k: v for k, v in map_state(state).items() if k != "target_patch"}
+            if matrix is not None and self._rollout.get("state") != fixed:
+                token = {**state, "target_patch": TOKEN}
+                self._rollout = rollout_payload(
+                    matrix, fixed, self._grid, caption(token, context), export_name(state, context)
+                )
 
     def _fail(self, request: Request, error: BaseException) -> None:
         with self._lock:

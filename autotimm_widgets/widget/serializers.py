@@ -71,6 +71,28 @@ def heatmap_payload(display_map: np.ndarray, state: dict, caption: str = "", fil
     }
 
 
+def native_payload(native: np.ndarray, state: dict, caption: str, file: str) -> dict:
+    """A map at its native resolution (float32 bytes), which the browser upsamples and normalises
+    as ``BaseInterpreter.finish_maps`` does (``js/resample.js``)."""
+    height, width = native.shape
+    data = np.ascontiguousarray(native, dtype="<f4").tobytes()
+    return {"data": data, "height": int(height), "width": int(width), "state": state, "caption": caption, "file": file}
+
+
+def rollout_payload(matrix: np.ndarray, state: dict, grid: dict, caption: str, file: str) -> dict:
+    """A (T, T) rollout matrix (float32 bytes) for patch clicks in the browser; ``state`` lacks
+    ``target_patch``, ``caption`` has ``{token}`` where the token goes."""
+    data = np.ascontiguousarray(matrix, dtype="<f4").tobytes()
+    return {
+        "data": data,
+        "tokens": int(matrix.shape[0]),
+        "grid": grid,
+        "state": state,
+        "caption": caption,
+        "file": file,
+    }
+
+
 def scores_payload(scores: dict, state: dict) -> dict:
     """Deletion/insertion AUC and curves as JSON numbers, with the state of the map they score."""
     return {

@@ -221,6 +221,58 @@ def test_a_narrow_notebook_puts_the_controls_below_a_picture_of_at_least_240_px(
         notebook.page.set_viewport_size({"width": 1400, "height": 2000})
 
 
+BUSY_JS = """() => { const w = window.jupyterapp.shell.currentWidget;
+  w.sessionContext.session.kernel.requestExecute({ code: 'import time; time.sleep(6)' }); }"""
+KERNEL_STATUS_JS = "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
+
+
+def busy_kernel(nb) -> None:
+    nb.page.evaluate(BUSY_JS)
+    nb.page.wait_for_function(f"() => ({KERNEL_STATUS_JS})() === 'busy'")
+
+
+def local_paints(canvas) -> int:
+    return int(canvas.get_attribute("data-local-paints") or 0)
+
+
+def test_a_cached_class_switch_repaints_without_the_kernel(notebook):
+    root = notebook.root()
+    canvas = root.get_by_test_id("atw-canvas")
+    top = notebook.value("[c['index'] for c in w._top_classes]")
+    other = next(c for c in top if c != notebook.value("w.target_class"))
+    before = local_paints(canvas)
+    busy_kernel(notebook)
+    root.get_by_test_id(f"atw-class-{other}").click()
+    assert local_paints(canvas) == before + 1  # painted in the click's own handler
+    assert notebook.page.evaluate(KERNEL_STATUS_JS) == "busy", "the repaint must not wait for the kernel"
+    assert root.get_attribute("data-stale") == "false"
+    assert f"class {other} " in root.get_by_test_id("atw-caption").inner_text()
+    settle(notebook)
+    assert notebook.value("w.target_class") == other  # Python still got the new value
+    browser = pixels(canvas, 160, 200)
+    assert np.abs(browser - np.asarray(notebook.value("np.asarray(w.to_image()).tolist()"))).max() <= 1
+
+
+def test_a_patch_click_repaints_from_the_rollout_matrix_without_the_kernel(notebook):
+    root = notebook.root(1)
+    root.get_by_test_id("atw-method").select_option("attention_flow")
+    settle(notebook, "v", 1)
+    canvas = root.get_by_test_id("atw-canvas")
+    box = canvas.bounding_box()
+    before = local_paints(canvas)
+    busy_kernel(notebook)
+    canvas.click(position={"x": box["width"] * 0.8, "y": box["height"] * 0.3})
+    assert local_paints(canvas) == before + 1
+    assert notebook.page.evaluate(KERNEL_STATUS_JS) == "busy"
+    settle(notebook, "v", 1)
+    patch = notebook.value("v.target_patch")
+    assert patch > 0 and f"from token {patch}" in root.get_by_test_id("atw-caption").inner_text()
+    assert root.get_by_test_id("atw-caption").inner_text() == notebook.value("v.caption")
+    browser = pixels(canvas, 160, 200)
+    close = np.abs(browser - np.asarray(notebook.value("np.asarray(v.to_image()).tolist()"))).max(axis=-1) <= 1
+    assert close.mean() > 0.97  # all but the clicked patch's outline, which only the view draws
+
+
 def test_after_a_kernel_restart_the_view_says_to_rerun_the_cell(notebook):
     """Last in this module: the kernel it leaves has no widgets."""
     root = notebook.root()
