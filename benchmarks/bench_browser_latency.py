@@ -6,9 +6,15 @@ fire) and timed with ``performance.now()`` until the canvas has painted the new 
 has begun. Cases:
 
 * cached class switch: clicking between the top classes of the demo CNN (prefetched);
-* uncached GradCAM: the same clicks after the kernel's cache was cleared (not timed);
+* uncached GradCAM: the same clicks after the kernel's cache and the browser's native maps were
+  cleared (not timed): a round trip to the kernel and a GradCAM there;
 * attention-flow patch click: clicking patches of the demo ViT (the rollout is reused);
-* opacity change: moving the opacity slider (no kernel involved).
+* opacity change: moving the opacity slider (no kernel involved);
+* the cached class switch and the patch click again on full-size models with random weights
+  (timm resnet50 and vit_base_patch16_224) and a 512 x 600 image.
+
+The cached class switch and the patch click are made in the browser from the native maps and
+the rollout matrix the kernel sent once (``js/local.js``), so they need no round trip.
 
     uv run python benchmarks/bench_browser_latency.py [--repeats 20]
 """
@@ -38,6 +44,17 @@ w
     """
 v = ExplainerWidget(vit.model, scene.image, method="attention_flow", discard_ratio=0.0)
 v
+""",
+    """
+import numpy as np, timm
+photo = np.random.default_rng(0).integers(0, 256, size=(512, 600, 3), dtype=np.uint8)
+big = ExplainerWidget(timm.create_model("resnet50", pretrained=False).eval(), photo, top_k=6)
+big
+""",
+    """
+big_vit = ExplainerWidget(timm.create_model("vit_base_patch16_224", pretrained=False).eval(), photo,
+                          method="attention_flow", discard_ratio=0.0)
+big_vit
 """,
 ]
 
@@ -88,14 +105,17 @@ def main() -> None:
             browser = playwright.chromium.launch(executable_path=ensure_chromium(), args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1800})
             nb = NotebookPage(page, lab, "latency.ipynb").open_and_run()
-            nb.wait_idle(0)
-            nb.wait_idle(1)
+            for index in range(4):
+                nb.wait_idle(index)
             top = nb.value("[c['index'] for c in w._top_classes]")
+            big_top = nb.value("[c['index'] for c in big._top_classes]")
             results: dict[str, list[float]] = {
                 "cached class switch": [],
                 "uncached GradCAM": [],
                 "attention-flow patch click": [],
                 "opacity change": [],
+                "cached class switch (resnet50, 512x600)": [],
+                "attention-flow patch click (vit_base, 512x600)": [],
             }
 
             def timed(index, kind, arg):
@@ -105,7 +125,7 @@ def main() -> None:
                 results["cached class switch"].append(timed(0, "class", top[(i + 1) % len(top)]))
                 nb.run("w.wait()")
             for i in range(args.repeats):
-                nb.run("w._engine.cache.clear()")
+                nb.run("w._engine.cache.clear(); w._native = {}")  # the browser's copies too: a round trip
                 results["uncached GradCAM"].append(timed(0, "class", top[i % 2]))
                 nb.run("w.wait()")
             cells = [(0.1 + 0.8 * ((i * 7) % 8) / 7, 0.1 + 0.8 * ((i * 3) % 8) / 7) for i in range(args.repeats)]
@@ -116,6 +136,14 @@ def main() -> None:
                 nb.run("v.wait()")
             for i in range(args.repeats):
                 results["opacity change"].append(timed(0, "opacity", 0.2 + 0.6 * (i % 2)))
+            for i in range(args.repeats):
+                results["cached class switch (resnet50, 512x600)"].append(timed(2, "class", big_top[(i + 1) % 6]))
+                nb.run("big.wait()")
+            for i, (x, y) in enumerate(cells):
+                if i and cells[i - 1] == (x, y):
+                    continue
+                results["attention-flow patch click (vit_base, 512x600)"].append(timed(3, "patch", [x, y]))
+                nb.run("big_vit.wait()")
             browser.close()
     finally:
         lab.stop()

@@ -22,19 +22,24 @@ export function rgbToRgba(rgb, count) {
 
 /**
  * Blend a uint8 heatmap, coloured through a 256x3 lookup table, over an RGBA image.
- * out = round((1 - opacity) * image + opacity * lut[heat]); alpha stays 255.
- * Matches autotimm_widgets.widget.serializers.composite.
+ * out = floor((1 - opacity) * image + opacity * lut[heat] + 0.5), in float32 as numpy computes it;
+ * alpha stays 255. Matches autotimm_widgets.widget.serializers.composite. Both terms come from
+ * 256-entry tables, so a 512 x 600 view blends in a few milliseconds.
  */
 export function composite(out, imageRgba, heat, lut, opacity) {
-  const a = Math.min(1, Math.max(0, opacity));
-  const b = 1 - a;
+  const a = Math.fround(Math.min(1, Math.max(0, opacity)));
+  const b = Math.fround(1 - a);
+  const base = new Float32Array(256);
+  for (let v = 0; v < 256; v++) base[v] = b * v;
+  const tint = new Float32Array(768);
+  for (let i = 0; i < 768; i++) tint[i] = a * lut[i];
   const n = heat.length;
   for (let i = 0; i < n; i++) {
     const p = i * 4;
     const c = heat[i] * 3;
-    out[p] = Math.round(b * imageRgba[p] + a * lut[c]);
-    out[p + 1] = Math.round(b * imageRgba[p + 1] + a * lut[c + 1]);
-    out[p + 2] = Math.round(b * imageRgba[p + 2] + a * lut[c + 2]);
+    out[p] = (Math.fround(base[imageRgba[p]] + tint[c]) + 0.5) | 0;
+    out[p + 1] = (Math.fround(base[imageRgba[p + 1]] + tint[c + 1]) + 0.5) | 0;
+    out[p + 2] = (Math.fround(base[imageRgba[p + 2]] + tint[c + 2]) + 0.5) | 0;
     out[p + 3] = 255;
   }
   return out;

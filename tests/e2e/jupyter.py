@@ -67,7 +67,15 @@ class JupyterLab:
         self.process: subprocess.Popen | None = None
         self.log = self.home / "jupyter.log"
 
-    def start(self, timeout: float = 90, command: list[str] | None = None, cwd: Path | None = None) -> JupyterLab:
+    def start(
+        self,
+        timeout: float = 90,
+        command: list[str] | None = None,
+        cwd: Path | None = None,
+        ready_path: str = "/api/status",
+    ) -> JupyterLab:
+        """Start the server and wait until ``ready_path`` answers (another server, e.g. marimo, may
+        be started through ``command``)."""
         env = {**os.environ, "JUPYTER_CONFIG_DIR": str(self.home / ".jupyter"), "PYTHONUNBUFFERED": "1"}
         env["JUPYTER_DATA_DIR"] = str(self.home / ".jupyter-data")
         env["PORT"] = str(self.port)
@@ -91,7 +99,7 @@ class JupyterLab:
             if self.process.poll() is not None:
                 raise RuntimeError(f"JupyterLab exited early:\n{self.log.read_text()[-3000:]}")
             try:
-                with urllib.request.urlopen(f"{self.url}/api/status", timeout=2) as response:
+                with urllib.request.urlopen(f"{self.url}{ready_path}", timeout=2) as response:
                     if response.status in (200, 403):  # 403: up, but asks for the token
                         return self
             except urllib.error.HTTPError as error:

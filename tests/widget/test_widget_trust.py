@@ -197,3 +197,25 @@ def test_many_widgets_share_one_worker_thread(resnet18):
     assert sum(t.name == THREAD_NAME for t in threading.enumerate()) >= 1
     for w in [first, *widgets]:
         w.close()
+
+
+def test_a_saved_notebook_keeps_a_picture_of_the_widget(tmp_path):
+    """Run by nbclient, as a saved notebook is: the output holds a PNG beside the widget view, so
+    GitHub and nbviewer, which cannot restore the widget, show the picture."""
+    import nbclient
+    import nbformat
+
+    source = (
+        "import numpy as np, timm, torch\n"
+        "from autotimm_widgets import ExplainerWidget\n"
+        "torch.manual_seed(0)\n"
+        "model = timm.create_model('resnet18', pretrained=False, num_classes=10).eval()\n"
+        "w = ExplainerWidget(model, np.full((40, 50, 3), 128, np.uint8), use_cuda=False)\n"
+        "w"
+    )
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3").execute()
+    data = notebook.cells[0].outputs[-1]["data"]
+    assert "application/vnd.jupyter.widget-view+json" in data
+    png = Image.open(io.BytesIO(base64.b64decode(data["image/png"])))
+    assert png.size[0] == 50 and png.size[1] > 40  # the view, then the colour bar and the caption
