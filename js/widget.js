@@ -8,7 +8,8 @@ import { captionFor } from "./caption.js";
 import { ClassPanel } from "./classes.js";
 import { ColorBar } from "./colorbar.js";
 import { bytesOf } from "./colormap.js";
-import { el } from "./controls.js";
+import { CompareGrid } from "./compare.js";
+import { el, labelled } from "./controls.js";
 import { downloadPng, legendCanvas } from "./exporter.js";
 import { patchAt } from "./hit.js";
 import { LocalMaps } from "./local.js";
@@ -135,6 +136,24 @@ function render({ model, el: host }) {
     classes.render(names, model.get("_top_classes"), model.get("target_class"), model.get("_label"));
   };
 
+  const compare = new CompareGrid(doc, {
+    onPick: (field, value) => {
+      save({ [field]: value });
+      takeLocal();
+    },
+    onAxis: (axis) => save({ compare: axis }),
+  });
+  const image = model.get("_image");
+  const renderCompare = () =>
+    compare.render(
+      model.get("_compare"),
+      { rgba: picture.image, width: image.width, height: image.height },
+      table(model.get("colormap")),
+      model.get("opacity"),
+      model.get(model.get("_compare")?.field ?? "method"),
+    );
+  panel.root.append(labelled(doc, "Compare", compare.menu));
+
   const root = el(doc, "div", { testid: "atw-root", className: "atw-root" }, [
     el(doc, "div", { className: "atw-picture" }, [
       picture.canvas,
@@ -145,6 +164,7 @@ function render({ model, el: host }) {
       status.errorBox,
     ]),
     el(doc, "div", { className: "atw-side" }, [classes.root, panel.root, scores.root]),
+    compare.grid,
   ]);
   picture.canvas.setAttribute("role", "img");
   picture.canvas.style.maxWidth = `${Math.max(240, picture.canvas.width)}px`;
@@ -182,6 +202,9 @@ function render({ model, el: host }) {
       repaint();
     });
   on("change:_heatmap", takeHeatmap);
+  on("change:_compare", renderCompare);
+  for (const name of ["compare", "colormap", "opacity", "method", "layer", "target_class"])
+    on(`change:${name}`, renderCompare);
   for (const name of ["status", "progress", "error"]) on(`change:${name}`, syncStatus);
   // The widget manager marks every model disconnected when the kernel restarts or dies.
   on("comm_live_update", () => {
@@ -199,6 +222,7 @@ function render({ model, el: host }) {
   renderClasses();
   renderScores();
   takeHeatmap();
+  renderCompare();
 
   return () => {
     for (const [event, fn] of listeners) model.off(event, fn);

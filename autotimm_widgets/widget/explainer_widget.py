@@ -14,6 +14,7 @@ from torch import nn
 
 from .captions import CaptionContext, export_name
 from .class_names import label_index
+from .compare import CompareMode
 from .engine import ComputeEngine
 from .legend import legend_image
 from .methods import METHODS, Session, compute_scores, score_key
@@ -28,7 +29,7 @@ STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
 FIRST_MAP_TIMEOUT_S = 30.0  # how long displaying the widget waits for its first map (for the PNG beside it)
 
 
-class ExplainerWidget(ResultHandling, UntrustedViewGuard, WidgetState):
+class ExplainerWidget(CompareMode, ResultHandling, UntrustedViewGuard, WidgetState):
     """The image with a heatmap over it, and controls to explore the explanation.
 
     Args:
@@ -48,7 +49,8 @@ class ExplainerWidget(ResultHandling, UntrustedViewGuard, WidgetState):
             ``layer="layer3"``, ``steps=32``, ...) and ``preprocess=`` for the explainers.
 
     Traits (two-way): ``method``, ``target_class``, ``layer`` ("" = automatic), ``smoothgrad``,
-    ``target_patch``, ``opacity``, ``colormap``, and one per method parameter of the registry
+    ``target_patch``, ``opacity``, ``colormap``, ``compare`` ("" or small multiples across
+    "methods", "layers" or "classes", see ``compare.py``), and one per method parameter of the registry
     (``noise_level``, ``num_samples``, ``steps``, ``baseline``, ``head_fusion``,
     ``discard_ratio``, ...: ``method_info(name).params``), accepting exactly what the core
     accepts. Each method keeps its own parameter values (its constructor's defaults until set),
@@ -89,6 +91,7 @@ class ExplainerWidget(ResultHandling, UntrustedViewGuard, WidgetState):
     _heatmap = t.Dict().tag(sync=True)
     _native = t.Dict().tag(sync=True)  # the top-k maps at native resolution, for instant class switches
     _rollout = t.Dict().tag(sync=True)  # the rollout matrix, for instant patch clicks
+    _compare = t.Dict().tag(sync=True)  # compare mode's cells (see ``compare``)
     _scores = t.Dict().tag(sync=True)
 
     def __init__(
@@ -182,6 +185,8 @@ class ExplainerWidget(ResultHandling, UntrustedViewGuard, WidgetState):
         self.on_msg(self._on_view_message)
         self._ready = True
         self._request()
+        if self.compare:
+            self._update_compare()
 
     # -- public API ----------------------------------------------------------------
     def wait(self, timeout: float | None = None) -> ExplainerWidget:
@@ -233,7 +238,8 @@ class ExplainerWidget(ResultHandling, UntrustedViewGuard, WidgetState):
     def cancel(self) -> bool:
         """Stop the current computation (IG, SmoothGrad, Scores, ...) at its next progress check,
         within a batch of model calls; ``status`` becomes "cancelled". False when nothing was running."""
-        return self._engine.cancel()
+        stopped = self._engine.cancel()
+        return self._cancel_cells() or stopped
 
     def recompute(self) -> None:
         """Compute the current state again (after a cancel; a cached map comes back at once)."""
@@ -256,6 +262,7 @@ class ExplainerWidget(ResultHandling, UntrustedViewGuard, WidgetState):
         engine = getattr(self, "_engine", None)  # absent when __init__ failed
         if engine is not None:
             engine.close()
+            self._close_cells()
         super().close()
 
     # -- requests ----------------------------------------------------------------------
@@ -266,6 +273,13 @@ class ExplainerWidget(ResultHandling, UntrustedViewGuard, WidgetState):
         if change["name"] in PARAMS:
             self._remember(change["name"], change["new"])
         self._request()
+        if self.compare:
+            self._update_compare()
+
+    @t.observe("compare")
+    def _compare_changed(self, change) -> None:
+        if self._ready:
+            self._update_compare()
 
     def _compute_state(self) -> dict:
         """The traits a map depends on, as the engine's request state."""

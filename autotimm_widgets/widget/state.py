@@ -25,7 +25,8 @@ from .traits import PARAMS, VIEW_PARAMS, param_traits, validate_param
 # switch, and every registered method parameter (one trait each, see ``traits``).
 COMPUTE_FIELDS = ("method", "target_class", "layer", "smoothgrad", *PARAMS, "target_patch")
 VIEW_FIELDS = tuple(VIEW_PARAMS)  # opacity, colormap: repainted in the browser alone
-FRONT_END_FIELDS = COMPUTE_FIELDS + VIEW_FIELDS  # all the view may set; the rest is read-only state
+COMPARE_AXES = ("", "methods", "layers", "classes")
+FRONT_END_FIELDS = COMPUTE_FIELDS + VIEW_FIELDS + ("compare",)  # all the view may set; the rest is read-only
 
 
 # A base class whose traits are the registered methods' parameters (``traits.param_traits``).
@@ -44,6 +45,7 @@ class WidgetState(MethodParamTraits):
     target_patch = t.Int(0).tag(sync=True)
     opacity = t.Float(VIEW_PARAMS["opacity"].default).tag(sync=True)
     colormap = t.Unicode(VIEW_PARAMS["colormap"].default).tag(sync=True)
+    compare = t.Unicode("").tag(sync=True)  # small multiples across "methods", "layers" or "classes"
 
     # -- validation: Python callers get a TraitError, the view an error status -----------
     @t.validate("method")
@@ -78,6 +80,12 @@ class WidgetState(MethodParamTraits):
     @t.validate(*PARAMS)
     def _check_param(self, proposal):
         return validate_param(proposal.trait.name, proposal.value)
+
+    @t.validate("compare")
+    def _check_compare(self, proposal):
+        if proposal.value not in COMPARE_AXES:
+            raise t.TraitError(f"compare must be one of {list(COMPARE_AXES)}; got {proposal.value!r}.")
+        return proposal.value
 
     @t.validate("opacity")
     def _check_opacity(self, proposal):

@@ -129,7 +129,7 @@ def test_a_computing_map_is_stale_and_cancel_stops_it(notebook):
     assert notebook.value("(w.status, w.steps)") == ["computing", 4000]
     root.get_by_test_id("atw-cancel").click()
     root.locator("[data-testid=atw-status][data-state=cancelled]").wait_for(timeout=5000)
-    notebook.run("w.method = 'gradcam'")
+    notebook.run("w.steps = 8; w.method = 'gradcam'")  # later tests compute IG again
     settle(notebook)
 
 
@@ -222,13 +222,17 @@ def test_a_narrow_notebook_puts_the_controls_below_a_picture_of_at_least_240_px(
 
 
 BUSY_JS = """() => { const w = window.jupyterapp.shell.currentWidget;
-  w.sessionContext.session.kernel.requestExecute({ code: 'import time; time.sleep(6)' }); }"""
+  window.__atwSleeping = false;
+  const future = w.sessionContext.session.kernel.requestExecute(
+    { code: 'import time; print("sleeping", flush=True); time.sleep(6)' });
+  future.onIOPub = (msg) => { if (msg.header.msg_type === 'stream') window.__atwSleeping = true; }; }"""
 KERNEL_STATUS_JS = "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
 
 
 def busy_kernel(nb) -> None:
+    """Start a 6 s sleep in the kernel and return once it is sleeping."""
     nb.page.evaluate(BUSY_JS)
-    nb.page.wait_for_function(f"() => ({KERNEL_STATUS_JS})() === 'busy'")
+    nb.page.wait_for_function("() => window.__atwSleeping === true")
 
 
 def local_paints(canvas) -> int:
@@ -271,6 +275,35 @@ def test_a_patch_click_repaints_from_the_rollout_matrix_without_the_kernel(noteb
     browser = pixels(canvas, 160, 200)
     close = np.abs(browser - np.asarray(notebook.value("np.asarray(v.to_image()).tolist()"))).max(axis=-1) <= 1
     assert close.mean() > 0.97  # all but the clicked patch's outline, which only the view draws
+
+
+def test_compare_mode_shows_small_multiples_and_a_click_makes_one_the_main_view(notebook):
+    root = notebook.root()
+    root.get_by_test_id("atw-compare").select_option("methods")
+    grid = root.get_by_test_id("atw-compare-grid")
+    grid.wait_for()
+    cells = grid.locator(".atw-compare-cell")
+    expected = notebook.value("w._methods[:6]")
+    notebook.page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=atw-compare-grid] .atw-compare-cell')]"
+        ".filter(c => c.dataset.state === 'idle').length === 6",
+        timeout=120_000,
+    )
+    assert cells.count() == len(expected) == 6 and notebook.value("w.compare") == "methods"
+    assert root.get_by_test_id("atw-colorbar").count() == 1  # one colour scale for all of them
+    size = notebook.value("(w._compare['height'], w._compare['width'])")
+    first, second = (pixels(cells.nth(n).locator("canvas"), *size) for n in (0, 1))
+    assert np.abs(first - second).max() > 10, "GradCAM and GradCAM++ cells look alike"
+    before = notebook.canvas_signature()
+    cells.nth(1).click()
+    notebook.wait_canvas_change(before)
+    settle(notebook)
+    assert notebook.value("w.method") == expected[1]
+    assert "atw-selected" in cells.nth(1).get_attribute("class")
+    root.get_by_test_id("atw-compare").select_option("")
+    grid.wait_for(state="hidden")
+    notebook.run("w.method = 'gradcam'")
+    settle(notebook)
 
 
 def test_after_a_kernel_restart_the_view_says_to_rerun_the_cell(notebook):
