@@ -19,7 +19,19 @@ from torch import nn
 from helpers.distribution import Distribution
 from helpers.models import BrightSpotNet
 
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# Under pytest-xdist (scripts/test runs two workers) each worker computes on its own share of the cores.
+WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+torch.set_num_threads(max(1, min(2, (os.cpu_count() or 1) // WORKERS)))
+
+# Tests that share a session's JupyterLab, Chromium or built distribution run on one worker.
+SHARED_SESSION = ("tests/e2e/", "tests/test_packaging.py")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        path = item.nodeid.replace("\\", "/")
+        if any(path.startswith(prefix) for prefix in SHARED_SESSION):
+            item.add_marker(pytest.mark.xdist_group("shared-session"))
 
 
 @pytest.fixture(scope="session")

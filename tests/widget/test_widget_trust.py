@@ -136,6 +136,7 @@ def test_cancel_stops_a_long_computation_within_a_second(resnet18, traits):
     assert w._engine.wait(CANCEL_WITHIN_S * 5)
     took = time.monotonic() - started
     assert w.status == "cancelled" and w.error == ""
+    print(f"cancel took {took:.3f} s")
     assert took < CANCEL_WITHIN_S, f"cancel took {took:.2f} s"
     assert w.cancel() is False  # nothing left to stop
     snapshot.assert_unchanged()
