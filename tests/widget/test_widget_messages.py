@@ -187,6 +187,7 @@ BAD_VALUE_PER_FIELD = {
     "baselines": ("black+white", 0, "grey+white"),
     "n_samples": (5, 5.5, 0),
     "stdevs": (0.1, "0.1", 2.0),
+    "compare": ("classes", 0, "rows"),
 }
 
 
