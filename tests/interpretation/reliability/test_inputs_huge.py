@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import threading
 import time
@@ -14,13 +15,28 @@ from PIL import Image
 from helpers.battery import GOOD
 from helpers.reliability_cases import CASES
 
+# One worker runs them all, one after another, as a single process did: tests of other modules
+# in between left freed memory resident, which a new map reused (RSS did not grow at all).
+pytestmark = pytest.mark.xdist_group("huge-images")
+
 
 # -- very large images -----------------------------------------------------------------------------------
+def release_free_memory() -> None:
+    """Give freed heap pages back to the OS (glibc's ``malloc_trim``), so that resident memory at
+    entry is what is in use: memory that earlier tests in this process (a pytest-xdist worker
+    runs many) freed but kept would otherwise absorb the new map, and RSS would not grow."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to give back this way
+        pass
+
+
 class PeakRSS:
     """Peak resident memory above the level at entry, sampled every 2 ms in a thread."""
 
     def __enter__(self):
         gc.collect()
+        release_free_memory()
         self._process = psutil.Process()
         self.start = self.peak = self._process.memory_info().rss
         self._stop = threading.Event()
