@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import threading
@@ -25,10 +26,8 @@ def release_free_memory() -> None:
     """Give freed heap pages back to the OS (glibc's ``malloc_trim``), so that resident memory at
     entry is what is in use: memory that earlier tests in this process (a pytest-xdist worker
     runs many) freed but kept would otherwise absorb the new map, and RSS would not grow."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to give back this way
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to give back this way
-        pass
 
 
 class PeakRSS:
